@@ -1,0 +1,36 @@
+import type { ObjectMeta } from './group.ts';
+
+export const CASDOOR_USER_KIND = 'CasdoorUser';
+export const CASDOOR_USER_PLURAL = 'casdoorusers';
+
+/**
+ * The spec of a CasdoorUser. Field names are those of Casdoor's own user
+ * object, so a spec can be posted to Casdoor as is. Optional fields are
+ * omitted, never empty strings, when WeCom does not return them.
+ */
+export interface CasdoorUserSpec {
+  /** The Casdoor organization. */
+  owner: string;
+  /** The WeCom userid, exact case. */
+  name: string;
+  /** The WeCom userid. */
+  id: string;
+  /** The WeCom provider binding: the userid. */
+  wecom: string;
+  displayName?: string;
+  email?: string;
+  phone?: string;
+  avatar?: string;
+  title?: string;
+  gender?: 'Male' | 'Female';
+  isForbidden: boolean;
+  /** Casdoor group ids `<organization>/<department id>`, in WeCom's order. */
+  groups?: string[];
+}
+
+export interface CasdoorUser {
+  apiVersion: string;
+  kind: typeof CASDOOR_USER_KIND;
+  metadata: ObjectMeta;
+  spec: CasdoorUserSpec;
+}

@@ -1,0 +1,36 @@
+/** API group and version of every kind this operator serves. */
+export const GROUP = 'casdoor.org';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** Labels and annotations the operator reads or writes. */
+export const LABEL_SYNCER = 'casdoor.org/syncer';
+export const LABEL_ORGANIZATION = 'casdoor.org/organization';
+export const ANNOTATION_SYNC_REQUESTED_AT = 'casdoor.org/sync-requested-at';
+export const ANNOTATION_REMOVED_FROM_SOURCE = 'casdoor.org/removed-from-source';
+
+/** The field manager of every write the operator makes. */
+export const FIELD_MANAGER = 'wecom-syncer';
+
+/** The subset of ObjectMeta the operator reads and writes. */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}

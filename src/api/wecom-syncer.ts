@@ -1,0 +1,70 @@
+import type { ObjectMeta } from './group.ts';
+
+export const WECOM_SYNCER_KIND = 'WeComSyncer';
+export const WECOM_SYNCER_PLURAL = 'wecomsyncers';
+
+/** A key in a Secret of the syncer's own namespace. */
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+}
+
+/** What happens to a CasdoorUser whose member is no longer in WeCom. */
+export const RemovedUsersPolicy = {
+  Forbid: 'Forbid',
+  Delete: 'Delete',
+  Keep: 'Keep',
+} as const;
+export type RemovedUsersPolicy = (typeof RemovedUsersPolicy)[keyof typeof RemovedUsersPolicy];
+
+/** The spec after API-server defaulting: every defaulted field is present. */
+export interface WeComSyncerSpec {
+  organization: string;
+  corpId: string;
+  corpSecretRef: SecretKeyRef;
+  contactsSecretRef?: SecretKeyRef;
+  interval: string;
+  suspend: boolean;
+  apiURL: string;
+  removedUsers: RemovedUsersPolicy;
+  syncGroups: boolean;
+  maxRemovals: number | string;
+}
+
+/** A metav1.Condition. */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export interface SyncCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+  removed: number;
+  failed: number;
+}
+
+export interface WeComSyncerStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  lastSyncTime?: string;
+  lastSuccessfulSyncTime?: string;
+  nextSyncTime?: string;
+  lastHandledSyncRequest?: string;
+  departments?: number;
+  users?: { total: number; active: number; forbidden: number };
+  lastSync?: SyncCounts;
+}
+
+export interface WeComSyncer {
+  apiVersion: string;
+  kind: typeof WECOM_SYNCER_KIND;
+  metadata: ObjectMeta;
+  spec: WeComSyncerSpec;
+  status?: WeComSyncerStatus;
+}
