@@ -1,0 +1,137 @@
+import type { WeComClient, MemberListing } from './client.ts';
+import { WeComError, isWeComError } from './errors.ts';
+import type { Department, Member, RejectedMember } from './types.ts';
+
+/** Progress of a fetch, told after each department's members are in. */
+export interface FetchProgress {
+  departmentsDone: number;
+  departmentsTotal: number;
+}
+
+/** Options of {@link fetchOrganization}. */
+export interface FetchOptions {
+  /** Departments listed at once. Default 8; WeCom answers 45033 when too many calls run at once. */
+  concurrency?: number;
+  /** A client with the Sync of Contacts secret: pages user/list_id to find members the app cannot see. */
+  contacts?: WeComClient;
+  onProgress?: (progress: FetchProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** A complete snapshot of the organization as the app sees it. */
+export interface Organization {
+  departments: Department[];
+  /** True when departments came from department/simplelist (no names or leaders). */
+  simpleDepartments: boolean;
+  /** One entry per userid, departments merged in WeCom's order. */
+  members: Member[];
+  /** Records that failed validation. Their userids, when known, must not count as removed. */
+  rejected: RejectedMember[];
+  /** With a contacts client: userids in the corp that the app secret cannot see. */
+  hiddenUserIds?: string[];
+}
+
+/** The default number of departments listed at once. */
+export const DEFAULT_FETCH_CONCURRENCY = 8;
+
+/**
+ * Fetches every department, then the members of each with bounded concurrency, and
+ * merges members listed in several departments. The result is complete or this throws:
+ * a department that still fails after retries fails the fetch, because a partial list
+ * would make the caller remove real people.
+ */
+export async function fetchOrganization(client: WeComClient, options: FetchOptions = {}): Promise<Organization> {
+  const { departments, simple } = await listUniqueDepartments(client, options.signal);
+  const listings = await listAllMembers(client, departments, options);
+  const { members, rejected } = mergeMembers(departments, listings);
+  const organization: Organization = { departments, simpleDepartments: simple, members, rejected };
+  if (options.contacts) {
+    const seen = new Set([...members, ...rejected].map((m) => m.userid?.toLowerCase()));
+    const all = await options.contacts.listUserIds(options.signal);
+    organization.hiddenUserIds = [...new Set(all.map((row) => row.userid))].filter((id) => !seen.has(id.toLowerCase()));
+  }
+  return organization;
+}
+
+/** The userids a caller must never treat as removed: every rejected record that named one. */
+export function rejectedUserIds(organization: Pick<Organization, 'rejected'>): Set<string> {
+  const ids = new Set<string>();
+  for (const r of organization.rejected) if (r.userid !== undefined) ids.add(r.userid);
+  return ids;
+}
+
+async function listUniqueDepartments(client: WeComClient, signal: AbortSignal | undefined) {
+  const listing = await client.listDepartments(signal);
+  const byId = new Map<number, Department>();
+  for (const d of listing.departments) if (!byId.has(d.id)) byId.set(d.id, d);
+  return { departments: [...byId.values()], simple: listing.simple };
+}
+
+async function listAllMembers(client: WeComClient, departments: Department[], options: FetchOptions): Promise<MemberListing[]> {
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_FETCH_CONCURRENCY));
+  // Aborts the siblings of a failed department: the fetch fails anyway.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const listings: MemberListing[] = new Array(departments.length);
+  let next = 0;
+  let done = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async () => {
+    while (!failure && next < departments.length) {
+      const index = next++;
+      const department = departments[index];
+      if (!department) break;
+      try {
+        listings[index] = await client.listMembers(department.id, signal);
+        options.onProgress?.({ departmentsDone: ++done, departmentsTotal: departments.length });
+      } catch (error) {
+        if (!failure) {
+          failure = { error: departmentFailure(department.id, error) };
+          stop.abort(new Error('another department failed'));
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, departments.length) }, lane));
+  options.signal?.throwIfAborted();
+  if (failure) throw failure.error;
+  return listings;
+}
+
+function departmentFailure(departmentId: number, error: unknown): unknown {
+  if (!isWeComError(error)) return error;
+  return new WeComError(error.reason, `listing the members of department ${departmentId} failed: ${error.message}`, {
+    ...(error.errcode !== undefined && { errcode: error.errcode }),
+    ...(error.httpStatus !== undefined && { httpStatus: error.httpStatus }),
+    retryable: error.retryable,
+    cause: error,
+  });
+}
+
+/**
+ * One member per userid. WeCom's userids are unique ignoring case, so a second record
+ * whose userid differs from a first only in case is hostile or broken: it is rejected,
+ * which keeps object names (derived from the case-folded userid) collision-free.
+ */
+function mergeMembers(departments: Department[], listings: MemberListing[]): { members: Member[]; rejected: RejectedMember[] } {
+  const byFolded = new Map<string, Member>();
+  const rejected: RejectedMember[] = [];
+  listings.forEach((listing, index) => {
+    rejected.push(...listing.rejected);
+    for (const member of listing.members) {
+      const folded = member.userid.toLowerCase();
+      const known = byFolded.get(folded);
+      if (!known) {
+        byFolded.set(folded, { ...member, departments: [...member.departments] });
+      } else if (known.userid !== member.userid) {
+        rejected.push({ userid: member.userid, departmentId: departments[index]?.id, reason: `duplicate of userid ${known.userid} ignoring case` });
+      } else {
+        for (const id of member.departments) if (!known.departments.includes(id)) known.departments.push(id);
+      }
+    }
+  });
+  const members = [...byFolded.values()];
+  const exact = new Set(members.map((m) => m.userid));
+  // A record rejected in one listing but valid in another is the valid member, not a rejection.
+  return { members, rejected: rejected.filter((r) => r.userid === undefined || !exact.has(r.userid)) };
+}
