@@ -1,0 +1,32 @@
+# The project's commands. Each installs what it needs first: Node 24 when the
+# machine's Node is too old, the npm packages, and the control-plane binaries.
+
+SHELL := /bin/bash
+NODE_BIN := $(shell hack/node-bin.sh)
+export PATH := $(NODE_BIN):$(PATH)
+
+.PHONY: test demo deps control-plane-binaries typecheck clean
+
+## test: type check, unit tests, and tests on a real local control plane
+test: deps control-plane-binaries
+	@node test/run.ts
+
+## demo: the whole product on this machine (Ctrl-C tears it down)
+demo: deps control-plane-binaries
+	@node hack/demo.ts
+
+## typecheck: tsc over src/, test/, hack/ and bench/
+typecheck: deps
+	@npx tsc --noEmit -p .
+
+deps: node_modules/.package-lock.json
+
+# npm ci only when the lockfile changed since the last install.
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+
+control-plane-binaries: deps
+	@node hack/control-plane/cli.ts build
+
+clean:
+	rm -rf node_modules .run
