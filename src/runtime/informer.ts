@@ -41,7 +41,7 @@ export interface InformerOptions<T extends KubernetesObject> {
   listWatch: ListWatch;
   /**
    * Applied to each object before it is cached or handed to a handler, to keep only what the controllers read.
-   * It must keep `metadata.name`, `metadata.namespace` and `metadata.resourceVersion`.
+   * It must keep `metadata.resourceVersion` (relists compare it). An object it throws on is logged and skipped.
    */
   transform: (obj: KubernetesObject) => T;
   logger: Logger;
@@ -119,9 +119,11 @@ export class Informer<T extends KubernetesObject> {
     if (this.#state !== InformerState.Pending) return;
     void this.#run().catch((err: unknown) => {
       // #run catches everything it expects; reaching here is a bug, and the status must show it.
-      this.#lastError = toError(err).message;
-      this.#logger.error({ err: toError(err) }, 'informer loop crashed');
+      const error = toError(err);
+      this.#lastError = error.message;
+      this.#logger.error({ err: error }, 'informer loop crashed');
       this.#state = InformerState.Stopped;
+      this.#failSync(new Error(`informer ${this.name} crashed`, { cause: error }));
     });
   }
 
@@ -240,9 +242,9 @@ export class Informer<T extends KubernetesObject> {
       const page = await this.#listWatch.list({ limit: this.#pageSize, ...(token ? { continue: token } : {}) });
       if (this.#stopped) return;
       for (const raw of page.items) {
-        const obj = this.#transform(raw);
-        const key = objectKey(obj);
-        if (key !== undefined) fresh.set(key, obj);
+        const key = objectKey(raw);
+        const obj = key === undefined ? undefined : this.#transformed(raw);
+        if (key !== undefined && obj !== undefined) fresh.set(key, obj);
       }
       resourceVersion = page.resourceVersion;
       token = page.continue;
@@ -278,17 +280,24 @@ export class Informer<T extends KubernetesObject> {
         resolve(end);
       };
       const onStop = (): void => finish({ kind: 'closed' });
-      const handle = this.#listWatch.watch(
-        this.#resourceVersion,
-        (event) => {
-          if (!ended) this.#apply(event);
-        },
-        (err) => {
-          if (err === undefined || err === null) finish({ kind: 'closed' });
-          else if (err instanceof ResourceExpiredError) finish({ kind: 'expired' });
-          else finish({ kind: 'failed', err: toError(err) });
-        },
-      );
+      let handle: WatchHandle;
+      try {
+        handle = this.#listWatch.watch(
+          this.#resourceVersion,
+          (event) => {
+            if (!ended) this.#apply(event);
+          },
+          (err) => {
+            if (err === undefined || err === null) finish({ kind: 'closed' });
+            else if (err instanceof ResourceExpiredError) finish({ kind: 'expired' });
+            else finish({ kind: 'failed', err: toError(err) });
+          },
+        );
+      } catch (err) {
+        handle = { abort: () => {} };
+        finish({ kind: 'failed', err: toError(err) });
+        return;
+      }
       this.#watch = handle;
       this.#stop.signal.addEventListener('abort', onStop, { once: true });
       if (ended) handle.abort();
@@ -301,19 +310,31 @@ export class Informer<T extends KubernetesObject> {
       this.#resourceVersion = event.resourceVersion;
       return;
     }
-    const obj = this.#transform(event.object);
-    const key = objectKey(obj);
+    // Key and resourceVersion come from the raw object, so that they hold even when the transform rejects it.
+    const key = objectKey(event.object);
     if (key === undefined) return;
-    const rv = obj.metadata?.resourceVersion;
+    const rv = event.object.metadata?.resourceVersion;
     if (rv) this.#resourceVersion = rv;
     const old = this.#cache.get(key);
+    const obj = this.#transformed(event.object);
     if (event.type === 'DELETED') {
       this.#cache.delete(key);
-      this.#emit('delete', obj);
-    } else {
+      const gone = obj ?? old;
+      if (gone !== undefined) this.#emit('delete', gone);
+    } else if (obj !== undefined) {
       this.#cache.set(key, obj);
       if (old === undefined) this.#emit('add', obj);
       else this.#emit('update', old, obj);
+    }
+  }
+
+  /** The transform of `raw`, or undefined (logged) when the transform rejects it: one bad object must not stop the rest. */
+  #transformed(raw: KubernetesObject): T | undefined {
+    try {
+      return this.#transform(raw);
+    } catch (err) {
+      this.#logger.error({ err: toError(err), key: objectKey(raw) }, 'transform rejected an object; skipping it');
+      return undefined;
     }
   }
 

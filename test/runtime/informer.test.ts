@@ -224,4 +224,43 @@ test('stop aborts the watch, and rejects synced when the cache never synced', as
   assert.is(second.lw.watches.length, 1, 'no new watch after stop');
 });
 
+test('an object the transform rejects is skipped and logged, and the rest still arrive', async () => {
+  const clock = new FakeClock();
+  const lw = new FakeListWatch();
+  const { logger, lines } = captureLogger();
+  const transform = (o: KubernetesObject): KubernetesObject => {
+    if (o.metadata?.name === 'bad') throw new Error('not a valid object');
+    return o;
+  };
+  const informer = new Informer({ name: 'things', listWatch: lw, transform, logger, clock });
+  lw.put(obj('ns', 'bad', '1'), obj('ns', 'good', '2'));
+  informer.start();
+  await informer.synced;
+  assert.is(informer.size, 1);
+  assert.ok(informer.get('ns/good'));
+  assert.ok(lines.some((l) => l.key === 'ns/bad' && l.level === 50));
+  await flush();
+  lw.current.emit({ type: 'MODIFIED', object: obj('ns', 'bad', '120') });
+  assert.is(informer.resourceVersion, '120', 'the resourceVersion still moves on');
+  informer.stop();
+});
+
+test('a watch function that throws counts as a failed watch', async () => {
+  const { clock, lw, informer } = setup();
+  let calls = 0;
+  const realWatch = lw.watch.bind(lw);
+  lw.watch = (rv, onEvent, onDone) => {
+    calls++;
+    if (calls === 1) throw new Error('no current cluster');
+    return realWatch(rv, onEvent, onDone);
+  };
+  informer.start();
+  await flush();
+  assert.equal(clock.pending(), [1000]);
+  await clock.advance(1000);
+  assert.is(informer.status().state, 'watching');
+  assert.is(lw.listCalls.length, 2);
+  informer.stop();
+});
+
 test.run();
