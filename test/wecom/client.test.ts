@@ -1,21 +1,10 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WeComError, WeComErrorReason } from '../../src/wecom/errors.ts';
-import { startSimulator, type Simulator } from '../support/simulator/server.ts';
+import { startSimulator } from '../support/simulator/server.ts';
+import { simulatorSuite } from '../support/simulator/suite.ts';
 import { clientFor, rejectionOf } from './support.ts';
 
-const test = suite<{ sim: Simulator }>('WeComClient', { sim: undefined as unknown as Simulator });
-
-test.before(async (ctx) => {
-  ctx.sim = await startSimulator({ generate: { members: 30, departments: 6, seed: 7 } });
-});
-test.before.each((ctx) => {
-  ctx.sim.resetFaults();
-  ctx.sim.resetCounters();
-});
-test.after(async (ctx) => {
-  await ctx.sim.close();
-});
+const test = simulatorSuite('WeComClient', { generate: { members: 30, departments: 6, seed: 7 } });
 
 test('reuses one token for many calls', async ({ sim }) => {
   const { client } = clientFor(sim);
