@@ -75,6 +75,7 @@ export class SimCorp {
   tokensIssued = 0;
   readonly #tokens = new Map<string, Token>();
   #hints = 0;
+  #index: { members: SimMember[]; length: number; byDepartment: Map<number, SimMember[]> } | undefined;
 
   constructor(init: { corpId: string; corpSecret: string; contactsSecret: string; org: SimOrg; faults: Faults; tokenLifetimeSeconds: number }) {
     this.corpId = init.corpId;
@@ -196,9 +197,30 @@ export class SimCorp {
   #userList(kind: SecretKind, query: URLSearchParams): unknown[] {
     const id = this.#departmentId(query.get('department_id'), kind);
     if (this.faults.failingDepartments.includes(id)) throw new ErrcodeAnswer(-1);
-    const list: unknown[] = this.org.members.filter((m) => m.department.includes(id)).map((m) => this.#present(m));
+    const list: unknown[] = (this.#membersByDepartment().get(id) ?? []).map((m) => this.#present(m));
     for (const hostile of this.faults.hostileRecords) if (hostile.departmentId === id) list.push(hostile.record);
     return list;
+  }
+
+  /**
+   * Members per department, rebuilt when the member list is replaced or changes length:
+   * scanning 10,000 members per call would make the simulator, not the client, the bottleneck.
+   * Changing a member's departments in place needs a new list (setOrg or patchOrg).
+   */
+  #membersByDepartment(): Map<number, SimMember[]> {
+    const members = this.org.members;
+    if (this.#index?.members !== members || this.#index.length !== members.length) {
+      const byDepartment = new Map<number, SimMember[]>();
+      for (const member of members) {
+        for (const id of member.department) {
+          const list = byDepartment.get(id);
+          if (list) list.push(member);
+          else byDepartment.set(id, [member]);
+        }
+      }
+      this.#index = { members, length: members.length, byDepartment };
+    }
+    return this.#index.byDepartment;
   }
 
   #userGet(kind: SecretKind, query: URLSearchParams): Record<string, unknown> {
