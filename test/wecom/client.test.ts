@@ -69,6 +69,15 @@ for (const [name, fault] of transient) {
   });
 }
 
+test('retries gettoken itself on a frequency limit and on busy', async ({ sim }) => {
+  sim.setFaults({ script: [{ endpoint: 'gettoken', errcode: 45009 }, { endpoint: 'gettoken', errcode: -1 }] });
+  const { client, sleeps } = clientFor(sim);
+  await client.testConnection();
+  assert.is(sim.counters.calls['gettoken'], 3);
+  assert.is(sim.counters.tokensIssued, 1);
+  assert.is(sleeps.length, 2);
+});
+
 test('gives up after the bounded number of attempts', async ({ sim }) => {
   sim.setFaults({ script: [{ endpoint: 'user/list', times: 100, errcode: -1 }] });
   const { client } = clientFor(sim, { retry: { maxAttempts: 3 } });
