@@ -9,6 +9,9 @@ export const LABEL_ORGANIZATION = 'casdoor.org/organization';
 export const ANNOTATION_SYNC_REQUESTED_AT = 'casdoor.org/sync-requested-at';
 export const ANNOTATION_REMOVED_FROM_SOURCE = 'casdoor.org/removed-from-source';
 
+/** The kind name in ownerReferences to a WeComSyncer. */
+export const WECOM_SYNCER_KIND_REF = 'WeComSyncer';
+
 /** The field manager of every write the operator makes. */
 export const FIELD_MANAGER = 'wecom-syncer';
 

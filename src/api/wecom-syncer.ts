@@ -47,6 +47,10 @@ export interface SyncCounts {
   unchanged: number;
   removed: number;
   failed: number;
+  groupsCreated?: number;
+  groupsUpdated?: number;
+  groupsRemoved?: number;
+  groupsFailed?: number;
 }
 
 export interface WeComSyncerStatus {

@@ -1,0 +1,140 @@
+import { type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { CASDOOR_GROUP_PLURAL } from './api/casdoor-group.ts';
+import { CASDOOR_USER_PLURAL } from './api/casdoor-user.ts';
+import { GROUP, LABEL_SYNCER, VERSION } from './api/group.ts';
+import { WECOM_SYNCER_PLURAL, type WeComSyncer } from './api/wecom-syncer.ts';
+import { Controller, Informer, kubeListWatch, Manager, objectKey, WorkQueue } from './runtime/index.ts';
+import { KubeEventRecorder } from './syncer/events.ts';
+import { kubeStatusWriter } from './syncer/kube-status.ts';
+import { KubeObjectWriter } from './syncer/object-writer.ts';
+import { OwnedIndex } from './syncer/owned-index.ts';
+import { WeComSyncerReconciler } from './syncer/reconciler.ts';
+import { kubeSecretReader } from './syncer/secrets.ts';
+import { type StoredObject, toStoredObject } from './syncer/stored.ts';
+import { WeComClient } from './wecom/client.ts';
+import { TokenCache } from './wecom/token-cache.ts';
+
+/** How the operator runs; main.ts fills it from flags. */
+export interface OperatorOptions {
+  kc: KubeConfig;
+  logger: Logger;
+  /** Namespaces to watch; all when empty. */
+  namespaces: readonly string[];
+  /** Syncers reconciled at once. */
+  concurrency: number;
+  elected?: Promise<void>;
+}
+
+/** The longest backoff between retries of a failing syncer (a missing Secret is picked up within it). */
+const MAX_BACKOFF_MS = 60_000;
+
+/**
+ * Wires informers, the reconciler and its controller into a manager. The
+ * caller starts and stops the manager.
+ */
+export function buildOperator(options: OperatorOptions): { manager: Manager; reconciler: WeComSyncerReconciler } {
+  const { kc, logger } = options;
+  const scopes: Array<string | undefined> = options.namespaces.length > 0 ? [...options.namespaces] : [undefined];
+  const resource = (plural: string) => ({ group: GROUP, version: VERSION, plural });
+
+  const syncerInformers = scopes.map(
+    (namespace) =>
+      new Informer<KubernetesObject>({
+        name: `wecomsyncers${namespace ? `/${namespace}` : ''}`,
+        listWatch: kubeListWatch(kc, resource(WECOM_SYNCER_PLURAL), namespace ? { namespace } : {}),
+        transform: (object) => object,
+        logger,
+      }),
+  );
+  const ownedInformers = (plural: string) =>
+    scopes.map(
+      (namespace) =>
+        new Informer<StoredObject>({
+          name: `${plural}${namespace ? `/${namespace}` : ''}`,
+          listWatch: kubeListWatch(kc, resource(plural), { labelSelector: LABEL_SYNCER, ...(namespace && { namespace }) }),
+          transform: toStoredObject,
+          logger,
+        }),
+    );
+  const userInformers = ownedInformers(CASDOOR_USER_PLURAL);
+  const groupInformers = ownedInformers(CASDOOR_GROUP_PLURAL);
+
+  const users = new OwnedIndex();
+  const groups = new OwnedIndex();
+  const tokens = new TokenCache();
+  const reconciler = new WeComSyncerReconciler({
+    getSyncer: (key) => {
+      for (const informer of syncerInformers) {
+        // The API server's JSON, as the CRD's schema shapes it.
+        const syncer = informer.get(key);
+        if (syncer) return syncer as unknown as WeComSyncer;
+      }
+      return undefined;
+    },
+    users,
+    groups,
+    readSecret: kubeSecretReader(kc),
+    writer: new KubeObjectWriter(kc),
+    writeStatus: kubeStatusWriter(kc),
+    events: new KubeEventRecorder(kc, logger),
+    wecomClient: (apiURL, corpId, secret) => new WeComClient({ apiURL, corpId, secret, tokenCache: tokens, logger }),
+    logger,
+  });
+  const queue = new WorkQueue({ maxBackoffMs: MAX_BACKOFF_MS });
+  const controller = new Controller({ name: 'wecomsyncer', reconciler, logger, concurrency: options.concurrency, queue });
+
+  for (const informer of syncerInformers) {
+    const enqueue = (syncer: KubernetesObject): void => {
+      const key = objectKey(syncer);
+      if (key) queue.add(key);
+    };
+    informer.addHandlers({
+      add: enqueue,
+      delete: enqueue,
+      // Our own status writes change neither generation nor annotations: they must not queue a sync again.
+      update: (before, after) => {
+        if (
+          before.metadata?.generation !== after.metadata?.generation ||
+          JSON.stringify(before.metadata?.annotations ?? {}) !== JSON.stringify(after.metadata?.annotations ?? {}) ||
+          before.metadata?.deletionTimestamp !== after.metadata?.deletionTimestamp
+        ) {
+          enqueue(after);
+        }
+      },
+    });
+  }
+  // Owned objects: keep the index, and queue the owner when an object no
+  // longer matches what its last sync wrote (edited or deleted by hand).
+  const watchOwned = (informer: Informer<StoredObject>, index: OwnedIndex, pick: 'users' | 'groups'): void => {
+    const check = (object: StoredObject, deleted: boolean): void => {
+      const key = OwnedIndex.ownerKey(object);
+      const wanted = reconciler.desired(key)?.[pick].get(object.metadata.name);
+      if (wanted && (deleted || wanted.fingerprint !== object.fingerprint)) queue.add(key);
+    };
+    informer.addHandlers({
+      add: (object) => {
+        index.upsert(object);
+        check(object, false);
+      },
+      update: (_before, after) => {
+        index.upsert(after);
+        check(after, false);
+      },
+      delete: (object) => {
+        index.remove(object);
+        check(object, true);
+      },
+    });
+  };
+  for (const informer of userInformers) watchOwned(informer, users, 'users');
+  for (const informer of groupInformers) watchOwned(informer, groups, 'groups');
+
+  const manager = new Manager({
+    logger,
+    informers: [...syncerInformers, ...userInformers, ...groupInformers],
+    controllers: [controller],
+    ...(options.elected && { elected: options.elected }),
+  });
+  return { manager, reconciler };
+}

@@ -1,0 +1,69 @@
+import type { ManagedKind } from './desired.ts';
+import type { ObjectWriter } from './object-writer.ts';
+import type { Plan } from './plan.ts';
+
+/** What applying one plan did. */
+export interface ApplyCounts {
+  created: number;
+  updated: number;
+  removed: number;
+  failed: number;
+}
+
+/** Options of {@link applyPlan}. */
+export interface ApplyOptions {
+  namespace: string;
+  kind: ManagedKind;
+  writer: ObjectWriter;
+  /** How removals are carried out: Forbid marks, Delete deletes. */
+  removal: 'Forbid' | 'Delete' | 'Keep';
+  /** Writes in flight at once. */
+  concurrency: number;
+  /** The removed-from-source annotation's value. */
+  now: string;
+  /** Told after each write with (done, total). */
+  onProgress?: (done: number, total: number) => void;
+  /** Told of each write that failed for good; the others go on. */
+  onFailure?: (name: string, error: unknown) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Carries out a plan with a bounded number of writes in flight. A write that
+ * fails is counted and does not stop the others.
+ */
+export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<ApplyCounts> {
+  const { namespace, kind, writer } = options;
+  const counts: ApplyCounts = { created: 0, updated: 0, removed: 0, failed: 0 };
+  const jobs: Array<{ name: string; run: () => Promise<void>; count: keyof ApplyCounts }> = [
+    ...plan.create.map((o) => ({ name: o.name, run: () => writer.create(namespace, o), count: 'created' as const })),
+    ...plan.update.map((o) => ({ name: o.name, run: () => writer.update(namespace, o), count: 'updated' as const })),
+    ...plan.remove.map((s) => ({
+      name: s.metadata.name,
+      run: () =>
+        options.removal === 'Delete'
+          ? writer.delete(namespace, kind, s.metadata.name)
+          : writer.forbid(namespace, kind, s.metadata.name, options.now),
+      count: 'removed' as const,
+    })),
+  ];
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length && !options.signal?.aborted) {
+      const job = jobs[next++]!;
+      try {
+        await job.run();
+        counts[job.count]++;
+      } catch (error) {
+        counts.failed++;
+        options.onFailure?.(job.name, error);
+      }
+      options.onProgress?.(++done, jobs.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, jobs.length) }, worker));
+  // Jobs never started because of an abort count as failed: the sync did not finish them.
+  counts.failed += jobs.length - done;
+  return counts;
+}

@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { CASDOOR_GROUP_KIND, type CasdoorGroupSpec } from '../api/casdoor-group.ts';
+import { CASDOOR_USER_KIND, type CasdoorUserSpec } from '../api/casdoor-user.ts';
+import { API_VERSION, LABEL_ORGANIZATION, LABEL_SYNCER, WECOM_SYNCER_KIND_REF, type OwnerReference } from '../api/group.ts';
+import type { WeComSyncer } from '../api/wecom-syncer.ts';
+import type { Organization } from '../wecom/fetch.ts';
+import { casdoorGroupName, casdoorUserName, toCasdoorGroupSpec, toCasdoorUserSpec } from './mapping.ts';
+
+/** Which of the two kinds an object is. */
+export type ManagedKind = typeof CASDOOR_USER_KIND | typeof CASDOOR_GROUP_KIND;
+
+/** One object as a sync wants it: everything the operator owns of it. */
+export interface DesiredObject {
+  kind: ManagedKind;
+  name: string;
+  labels: Record<string, string>;
+  ownerReference: OwnerReference;
+  spec: CasdoorUserSpec | CasdoorGroupSpec;
+  /** {@link fingerprint} of the above, to compare with what is stored. */
+  fingerprint: string;
+}
+
+/** The desired objects of one sync, by object name. */
+export interface DesiredState {
+  users: Map<string, DesiredObject>;
+  groups: Map<string, DesiredObject>;
+  /** Object names of members whose record WeCom sent malformed: never removed, never rewritten. */
+  protectedUsers: Set<string>;
+}
+
+/** A label value: at most 63 characters, alphanumeric at both ends, `-_.` inside. */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** The labels of every object a syncer writes. The organization label only when it is a valid label value. */
+export function managedLabels(syncer: WeComSyncer): Record<string, string> {
+  const labels: Record<string, string> = { [LABEL_SYNCER]: syncer.metadata.name };
+  const organization = syncer.spec.organization;
+  if (organization.length <= 63 && LABEL_VALUE.test(organization)) labels[LABEL_ORGANIZATION] = organization;
+  return labels;
+}
+
+/** The controller reference that makes garbage collection delete a syncer's objects with it. */
+export function ownerReferenceTo(syncer: WeComSyncer): OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: WECOM_SYNCER_KIND_REF,
+    name: syncer.metadata.name,
+    uid: syncer.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/**
+ * A digest of everything the operator owns of an object: spec, its labels,
+ * whether it is marked removed, and its controller. The same function digests
+ * desired and stored objects, so equal digests mean no write is needed.
+ */
+export function fingerprint(parts: {
+  spec: unknown;
+  labels: Record<string, string>;
+  removed: boolean;
+  ownerUid: string | undefined;
+}): string {
+  return createHash('sha256').update(canonicalJSON(parts)).digest('base64url').slice(0, 22);
+}
+
+/** JSON with object keys sorted, so equal values give equal text. */
+function canonicalJSON(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJSON).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJSON(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function desiredObject(
+  kind: ManagedKind,
+  name: string,
+  spec: CasdoorUserSpec | CasdoorGroupSpec,
+  labels: Record<string, string>,
+  ownerReference: OwnerReference,
+): DesiredObject {
+  return {
+    kind,
+    name,
+    labels,
+    ownerReference,
+    spec,
+    fingerprint: fingerprint({ spec, labels, removed: false, ownerUid: ownerReference.uid }),
+  };
+}
+
+/** Maps a fetched organization to the objects a sync wants. Pure. */
+export function desiredState(syncer: WeComSyncer, organization: Organization): DesiredState {
+  const labels = managedLabels(syncer);
+  const owner = ownerReferenceTo(syncer);
+  const syncGroups = syncer.spec.syncGroups;
+  const visible = new Set(organization.departments.map((department) => department.id));
+  const users = new Map<string, DesiredObject>();
+  for (const member of organization.members) {
+    const name = casdoorUserName(syncer.metadata.name, member.userid);
+    const spec = toCasdoorUserSpec(member, { organization: syncer.spec.organization, syncGroups, visibleDepartments: visible });
+    users.set(name, desiredObject(CASDOOR_USER_KIND, name, spec, labels, owner));
+  }
+  const groups = new Map<string, DesiredObject>();
+  if (syncGroups) {
+    for (const department of organization.departments) {
+      const name = casdoorGroupName(syncer.metadata.name, department.id);
+      const spec = toCasdoorGroupSpec(department, syncer.spec.organization, visible);
+      groups.set(name, desiredObject(CASDOOR_GROUP_KIND, name, spec, labels, owner));
+    }
+  }
+  const protectedUsers = new Set<string>();
+  // Malformed records and members only the contacts secret sees still exist in WeCom.
+  const stillInWeCom = [...organization.rejected.map((r) => r.userid), ...(organization.hiddenUserIds ?? [])];
+  for (const userid of stillInWeCom) {
+    if (userid === undefined) continue;
+    try {
+      protectedUsers.add(casdoorUserName(syncer.metadata.name, userid));
+    } catch {
+      // A userid no name can be derived from has no object to protect.
+    }
+  }
+  return { users, groups, protectedUsers };
+}

@@ -1,0 +1,33 @@
+import { LABEL_SYNCER } from '../api/group.ts';
+import type { StoredObject } from './stored.ts';
+
+/** The stored objects of each syncer, kept current by informer events; keyed by `namespace/syncer`. */
+export class OwnedIndex {
+  readonly #bySyncer = new Map<string, Map<string, StoredObject>>();
+
+  /** The owning syncer's key of a stored object. */
+  static ownerKey(object: StoredObject): string {
+    return `${object.metadata.namespace}/${object.metadata.labels[LABEL_SYNCER]}`;
+  }
+
+  /** Records an added or updated object. */
+  upsert(object: StoredObject): void {
+    const key = OwnedIndex.ownerKey(object);
+    let objects = this.#bySyncer.get(key);
+    if (!objects) this.#bySyncer.set(key, (objects = new Map()));
+    objects.set(object.metadata.name, object);
+  }
+
+  /** Forgets a deleted object. */
+  remove(object: StoredObject): void {
+    const key = OwnedIndex.ownerKey(object);
+    const objects = this.#bySyncer.get(key);
+    objects?.delete(object.metadata.name);
+    if (objects?.size === 0) this.#bySyncer.delete(key);
+  }
+
+  /** The objects of one syncer, by name. A copy: the plan must not see the index change under it. */
+  of(syncerKey: string): Map<string, StoredObject> {
+    return new Map(this.#bySyncer.get(syncerKey));
+  }
+}

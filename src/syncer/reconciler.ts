@@ -1,0 +1,311 @@
+import type { Logger } from 'pino';
+import { CASDOOR_GROUP_KIND } from '../api/casdoor-group.ts';
+import { CASDOOR_USER_KIND } from '../api/casdoor-user.ts';
+import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/group.ts';
+import { ConditionType, findCondition, isTrue, Reason } from '../api/conditions.ts';
+import type { SecretKeyRef, WeComSyncer, WeComSyncerStatus } from '../api/wecom-syncer.ts';
+import type { Reconciler, Result } from '../runtime/reconcile.ts';
+import type { WeComClient } from '../wecom/client.ts';
+import { isWeComError, type WeComError, WeComErrorReason } from '../wecom/errors.ts';
+import { fetchOrganization } from '../wecom/fetch.ts';
+import { applyPlan, type ApplyCounts } from './apply.ts';
+import { type DesiredObject, type DesiredState, desiredState } from './desired.ts';
+import type { EventRecorder } from './events.ts';
+import type { ObjectWriter } from './object-writer.ts';
+import type { OwnedIndex } from './owned-index.ts';
+import { type Plan, planSync } from './plan.ts';
+import { decideSync, intervalMs, SyncTrigger } from './schedule.ts';
+import { type SecretReader, SecretProblem, secretsDigest } from './secrets.ts';
+import { finalStatus, progressStatus, type SyncOutcome } from './status.ts';
+import type { StoredObject } from './stored.ts';
+
+/** What the reconciler needs from the outside world; all of it injected. */
+export interface SyncerDeps {
+  /** The cached WeComSyncer of a key, or undefined when it is gone. */
+  getSyncer(key: string): WeComSyncer | undefined;
+  users: OwnedIndex;
+  groups: OwnedIndex;
+  readSecret: SecretReader;
+  writer: ObjectWriter;
+  writeStatus(syncer: WeComSyncer, status: WeComSyncerStatus): Promise<void>;
+  events: EventRecorder;
+  /** A WeCom client for (apiURL, corpId, secret); clients share one token cache. */
+  wecomClient(apiURL: string, corpId: string, secret: string): WeComClient;
+  logger: Logger;
+  now?: () => Date;
+  /** Writes in flight at once per sync. */
+  writeConcurrency?: number;
+  /** Departments fetched at once. */
+  fetchConcurrency?: number;
+  /** The least time between two progress writes of status. */
+  progressIntervalMs?: number;
+}
+
+/** WeCom failures that only a person can fix: WeCom is not called again until the Secret or spec changes. */
+const HUMAN_NEEDED: ReadonlySet<string> = new Set([
+  WeComErrorReason.InvalidCorpID,
+  WeComErrorReason.InvalidSecret,
+  WeComErrorReason.IPNotAllowed,
+  WeComErrorReason.OutOfScope,
+  WeComErrorReason.SecretNotAllowed,
+]);
+
+/** How often a syncer stalled on credentials re-reads its Secret to notice a fix. */
+const STALLED_RECHECK_MS = 60_000;
+
+/** Thrown after status is written, so the work queue retries with backoff. */
+class RetryableSyncError extends Error {}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/**
+ * Reconciles one WeComSyncer: decides whether a sync is due, reads the
+ * Secret, fetches WeCom, plans the diff against the stored objects, applies
+ * it, and writes status once at the end (plus progress while it runs).
+ */
+export class WeComSyncerReconciler implements Reconciler {
+  readonly #deps: SyncerDeps;
+  readonly #now: () => Date;
+  /** Per syncer: what the last sync wanted, so hand edits are put back between syncs. */
+  readonly #desired = new Map<string, DesiredState>();
+  /** Per syncer stalled on credentials: the inputs that failed, so WeCom is not asked again with them. */
+  readonly #stalledOn = new Map<string, string>();
+
+  constructor(deps: SyncerDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  /** What the last sync of `key` wanted, if this process ran one: for spotting hand edits. */
+  desired(key: string): DesiredState | undefined {
+    return this.#desired.get(key);
+  }
+
+  async reconcile(key: string, signal: AbortSignal): Promise<Result> {
+    const syncer = this.#deps.getSyncer(key);
+    if (!syncer || syncer.metadata.deletionTimestamp) {
+      this.#desired.delete(key);
+      this.#stalledOn.delete(key);
+      return {};
+    }
+    const logger = this.#deps.logger.child({ namespace: syncer.metadata.namespace, name: syncer.metadata.name });
+    const now = this.#now();
+    const decision = decideSync(syncer, now);
+    let trigger = decision.trigger;
+
+    const stalledReason = findCondition(syncer.status?.conditions, ConditionType.Stalled);
+    if (!trigger && isTrue(syncer.status?.conditions, ConditionType.Stalled) && stalledReason && HUMAN_NEEDED.has(stalledReason.reason)) {
+      // Re-read the Secret (at most once a minute) to notice a fix; WeCom is called only if it changed.
+      const digest = await this.#credentialsDigest(syncer).catch(() => undefined);
+      if (digest === undefined || digest === this.#stalledOn.get(key)) return { requeueAfterMs: STALLED_RECHECK_MS };
+      trigger = SyncTrigger.SyncRequested;
+    }
+    if (!trigger) {
+      await this.#repair(key, syncer, logger, signal);
+      return { requeueAfterMs: Math.max(1000, decision.nextSyncAt.getTime() - now.getTime()) };
+    }
+
+    logger.info({ trigger }, syncer.spec.suspend ? 'testing the connection (suspended)' : 'sync starting');
+    const request = syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT];
+    const nextSyncAt = new Date(now.getTime() + intervalMs(syncer));
+    let outcome: SyncOutcome;
+    try {
+      outcome = await this.#sync(key, syncer, trigger, logger, signal);
+    } catch (error) {
+      outcome = this.#failure(error, key);
+      logger.warn({ reason: outcome.kind === 'failed' ? outcome.reason : undefined, err: outcome.kind === 'failed' ? outcome.message : undefined }, 'sync failed');
+    }
+    const status = finalStatus(syncer, outcome, this.#now(), nextSyncAt, request);
+    await this.#deps.writeStatus(syncer, status);
+    await this.#recordEvent(syncer, outcome);
+
+    if (outcome.kind === 'failed') {
+      if (outcome.stalled) return { requeueAfterMs: STALLED_RECHECK_MS };
+      throw new RetryableSyncError(outcome.message);
+    }
+    if (outcome.kind === 'synced' && outcome.counts.failed + outcome.counts.groupsFailed > 0) {
+      throw new RetryableSyncError('some objects could not be written');
+    }
+    return { requeueAfterMs: Math.max(1000, nextSyncAt.getTime() - this.#now().getTime()) };
+  }
+
+  async #credentialsDigest(syncer: WeComSyncer): Promise<string> {
+    const namespace = syncer.metadata.namespace ?? 'default';
+    const values = [await this.#deps.readSecret(namespace, syncer.spec.corpSecretRef)];
+    if (syncer.spec.contactsSecretRef) values.push(await this.#deps.readSecret(namespace, syncer.spec.contactsSecretRef));
+    return secretsDigest([syncer.metadata.generation?.toString(), syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT], ...values]);
+  }
+
+  async #sync(key: string, syncer: WeComSyncer, trigger: SyncTrigger, logger: Logger, signal: AbortSignal): Promise<SyncOutcome> {
+    const namespace = syncer.metadata.namespace ?? 'default';
+    const apiURL = new URL(syncer.spec.apiURL);
+    if (apiURL.protocol === 'http:' && !LOOPBACK_HOSTS.has(apiURL.hostname)) {
+      throw new SpecProblem(Reason.InsecureAPIURL, `apiURL ${apiURL.origin} uses plain http, which is allowed only for loopback hosts: the secret would cross the network unencrypted. Use https.`);
+    }
+    const readRef = (ref: SecretKeyRef): Promise<string> => this.#deps.readSecret(namespace, ref);
+    const corpSecret = await readRef(syncer.spec.corpSecretRef);
+    const contactsSecret = syncer.spec.contactsSecretRef ? await readRef(syncer.spec.contactsSecretRef) : undefined;
+    this.#stalledOn.set(key, secretsDigest([syncer.metadata.generation?.toString(), syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT], corpSecret, ...(contactsSecret ? [contactsSecret] : [])]));
+    const baseURL = syncer.spec.apiURL.replace(/\/+$/, '');
+    const client = this.#deps.wecomClient(baseURL, syncer.spec.corpId, corpSecret);
+
+    if (syncer.spec.suspend) {
+      const { departments } = await connect(client, signal);
+      return { kind: 'suspended', departments };
+    }
+
+    const startedNewGeneration = trigger === SyncTrigger.FirstSync || trigger === SyncTrigger.NewGeneration;
+    await this.#deps.writeStatus(syncer, progressStatus(syncer, `fetching from WeCom (${trigger})`, this.#now(), startedNewGeneration));
+    await connect(client, signal);
+    let lastProgress = Date.now();
+    const progressEvery = this.#deps.progressIntervalMs ?? 3000;
+    const progress = (message: string): void => {
+      if (Date.now() - lastProgress < progressEvery) return;
+      lastProgress = Date.now();
+      void this.#deps.writeStatus(syncer, progressStatus(syncer, message, this.#now(), startedNewGeneration)).catch(() => {});
+    };
+    const organization = await fetchOrganization(client, {
+      signal,
+      ...(this.#deps.fetchConcurrency !== undefined && { concurrency: this.#deps.fetchConcurrency }),
+      ...(contactsSecret !== undefined && { contacts: this.#deps.wecomClient(baseURL, syncer.spec.corpId, contactsSecret) }),
+      onProgress: ({ departmentsDone, departmentsTotal }) => progress(`fetched ${departmentsDone}/${departmentsTotal} departments`),
+    });
+    if (organization.rejected.length > 0) {
+      logger.warn({ rejected: organization.rejected.slice(0, 20) }, `${organization.rejected.length} member records from WeCom were malformed and left as they are`);
+    }
+    if (organization.hiddenUserIds?.length) {
+      logger.info({ count: organization.hiddenUserIds.length, sample: organization.hiddenUserIds.slice(0, 20) }, 'members exist in WeCom that the app secret cannot see; widen the app\'s visible scope to sync them');
+    }
+
+    const desired = desiredState(syncer, organization);
+    // Kept before writing, so the watch events of our own writes already match it and queue nothing.
+    this.#desired.set(key, desired);
+    const stored = { users: this.#deps.users.of(key), groups: this.#deps.groups.of(key) };
+    const policy = syncer.spec.removedUsers;
+    const userPlan = planSync({ desired: desired.users, stored: stored.users, protectedNames: desired.protectedUsers, policy, maxRemovals: syncer.spec.maxRemovals });
+    // With groups off, groups written before are removed only under Delete.
+    const groupPlan = planSync({
+      desired: desired.groups,
+      stored: stored.groups,
+      policy: syncer.spec.syncGroups ? policy : policy === 'Delete' ? 'Delete' : 'Keep',
+      maxRemovals: syncer.spec.maxRemovals,
+    });
+    const total = writes(userPlan) + writes(groupPlan);
+    logger.info({ members: organization.members.length, departments: organization.departments.length, writes: total }, 'planned');
+
+    let written = 0;
+    const apply = (plan: Plan, kind: typeof CASDOOR_USER_KIND | typeof CASDOOR_GROUP_KIND): Promise<ApplyCounts> =>
+      applyPlan(plan, {
+        namespace,
+        kind,
+        writer: this.#deps.writer,
+        removal: policy === 'Keep' && kind === CASDOOR_GROUP_KIND && !syncer.spec.syncGroups ? 'Delete' : policy,
+        concurrency: this.#deps.writeConcurrency ?? 16,
+        now: this.#now().toISOString(),
+        signal,
+        onProgress: () => progress(`written ${++written}/${total}`),
+        onFailure: (name, error) => logger.warn({ object: name, err: error instanceof Error ? error.message : String(error) }, 'write failed'),
+      });
+    // Groups first, so a user's groups exist by the time the user does.
+    const groupCounts = await apply(groupPlan, CASDOOR_GROUP_KIND);
+    const userCounts = await apply(userPlan, CASDOOR_USER_KIND);
+    const blocked = {
+      ...(userPlan.blockedRemovals && { users: userPlan.blockedRemovals }),
+      ...(groupPlan.blockedRemovals && { groups: groupPlan.blockedRemovals }),
+    };
+    logger.info({ ...userCounts, groups: groupCounts }, 'sync finished');
+    return {
+      kind: 'synced',
+      departments: organization.departments.length,
+      users: { total: userPlan.total, active: userPlan.total - userPlan.forbidden, forbidden: userPlan.forbidden },
+      counts: {
+        ...userCounts,
+        unchanged: userPlan.unchanged,
+        groupsCreated: groupCounts.created,
+        groupsUpdated: groupCounts.updated,
+        groupsRemoved: groupCounts.removed,
+        groupsFailed: groupCounts.failed,
+      },
+      ...(Object.keys(blocked).length > 0 && { blocked }),
+    };
+  }
+
+  /** Puts back objects edited or deleted by hand since the last sync, from what that sync wanted. */
+  async #repair(key: string, syncer: WeComSyncer, logger: Logger, signal: AbortSignal): Promise<void> {
+    const desired = this.#desired.get(key);
+    if (!desired || syncer.spec.suspend) return;
+    const namespace = syncer.metadata.namespace ?? 'default';
+    for (const [kind, wanted, stored] of [
+      [CASDOOR_USER_KIND, desired.users, this.#deps.users.of(key)],
+      [CASDOOR_GROUP_KIND, desired.groups, this.#deps.groups.of(key)],
+    ] as const) {
+      const plan = planSync({ desired: wanted, stored, policy: 'Keep', maxRemovals: 0 });
+      if (plan.create.length + plan.update.length === 0) continue;
+      logger.info({ kind, recreated: plan.create.map(nameOf), restored: plan.update.map(nameOf) }, 'putting back objects changed by hand');
+      await applyPlan(plan, { namespace, kind, writer: this.#deps.writer, removal: 'Keep', concurrency: 4, now: this.#now().toISOString(), signal });
+    }
+  }
+
+  #failure(thrown: unknown, key: string): Extract<SyncOutcome, { kind: 'failed' }> {
+    const connectFailure = thrown instanceof ConnectFailure;
+    const error = connectFailure ? thrown.cause : thrown;
+    if (error instanceof SecretProblem) {
+      return { kind: 'failed', reason: error.reason, message: error.message, stalled: false, connected: 'unchanged' };
+    }
+    if (error instanceof SpecProblem) {
+      return { kind: 'failed', reason: error.reason, message: error.message, stalled: true, connected: 'unknown' };
+    }
+    if (isWeComError(error)) {
+      const stalled = HUMAN_NEEDED.has(error.reason);
+      const code = error.errcode !== undefined ? ` (errcode ${error.errcode})` : '';
+      const retry = stalled ? ' WeCom will not be called again until the Secret, the spec or a sync request changes.' : ' Retrying with backoff.';
+      return { kind: 'failed', reason: error.reason, message: `${error.message}${code}.${retry}`.replace('..', '.'), stalled, connected: !connectFailure };
+    }
+    this.#stalledOn.delete(key);
+    const message = error instanceof Error ? error.message : String(error);
+    return { kind: 'failed', reason: Reason.SyncFailed, message: `Sync failed: ${message}. Retrying with backoff.`, stalled: false, connected: 'unchanged' };
+  }
+
+  async #recordEvent(syncer: WeComSyncer, outcome: SyncOutcome): Promise<void> {
+    const status = finalStatus(syncer, outcome, this.#now(), this.#now(), undefined);
+    const ready = findCondition(status.conditions, ConditionType.Ready);
+    if (!ready) return;
+    const normal = outcome.kind === 'suspended' || (outcome.kind === 'synced' && ready.status === 'True');
+    await this.#deps.events.record(syncer, normal ? 'Normal' : 'Warning', ready.reason, ready.message);
+  }
+}
+
+/** A spec that passed the API server's validation but cannot be used; nothing improves until it changes. */
+class SpecProblem extends Error {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** A failure of the connection test, as opposed to one later in the sync. */
+class ConnectFailure extends Error {
+  declare readonly cause: WeComError;
+  constructor(cause: WeComError) {
+    super(cause.message, { cause });
+  }
+}
+
+/** The connection test: a token and a department listing. */
+async function connect(client: WeComClient, signal: AbortSignal): Promise<{ departments: number }> {
+  try {
+    return await client.testConnection(signal);
+  } catch (error) {
+    throw isWeComError(error) ? new ConnectFailure(error) : error;
+  }
+}
+
+function writes(plan: Plan): number {
+  return plan.create.length + plan.update.length + plan.remove.length;
+}
+
+function nameOf(object: DesiredObject | StoredObject): string {
+  return 'fingerprint' in object && 'metadata' in object ? object.metadata.name : (object as DesiredObject).name;
+}
+

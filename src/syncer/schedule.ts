@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/group.ts';
+import { ConditionType, findCondition, isTrue } from '../api/conditions.ts';
+import type { WeComSyncer } from '../api/wecom-syncer.ts';
+import { parseGoDuration } from './duration.ts';
+
+/** Why a sync runs now. */
+export const SyncTrigger = {
+  FirstSync: 'first sync',
+  NewGeneration: 'spec changed',
+  SyncRequested: 'sync requested',
+  Interrupted: 'previous sync was interrupted',
+  PreviousFailed: 'previous sync failed',
+  IntervalElapsed: 'interval elapsed',
+} as const;
+export type SyncTrigger = (typeof SyncTrigger)[keyof typeof SyncTrigger];
+
+/** Whether a sync is due, and when the next scheduled one is. */
+export interface SyncDecision {
+  trigger?: SyncTrigger;
+  /** When the interval next elapses, counted from the last sync (or from now when one runs now). */
+  nextSyncAt: Date;
+}
+
+/** The most the interval is stretched, so that syncers created together do not sync together forever. */
+const MAX_JITTER = 0.05;
+
+/**
+ * A fixed fraction in [0, MAX_JITTER) per syncer, from its uid: stable across
+ * operator restarts, so a restart neither skips a due sync nor reshuffles them
+ * into a storm.
+ */
+export function jitterFraction(uid: string): number {
+  const value = createHash('sha256').update(uid).digest().readUInt32BE(0);
+  return (value / 0x1_0000_0000) * MAX_JITTER;
+}
+
+/** The interval of a syncer with its jitter, in ms. */
+export function intervalMs(syncer: WeComSyncer): number {
+  return parseGoDuration(syncer.spec.interval) * (1 + jitterFraction(syncer.metadata.uid ?? syncer.metadata.name));
+}
+
+/**
+ * Decides from the object alone (spec, annotation, status) whether a sync is
+ * due. Pure: everything it needs is in the stored object, so a restarted
+ * operator decides exactly as the one before it.
+ */
+export function decideSync(syncer: WeComSyncer, now: Date): SyncDecision {
+  const status = syncer.status ?? {};
+  const interval = intervalMs(syncer);
+  const request = syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT];
+  const last = status.lastSyncTime ? Date.parse(status.lastSyncTime) : Number.NaN;
+  const dueAt = new Date(Number.isNaN(last) ? now.getTime() : last + interval);
+  const runNow = (trigger: SyncTrigger): SyncDecision => ({ trigger, nextSyncAt: new Date(now.getTime() + interval) });
+
+  if (Number.isNaN(last)) return runNow(SyncTrigger.FirstSync);
+  if (status.observedGeneration !== syncer.metadata.generation) return runNow(SyncTrigger.NewGeneration);
+  if (request !== undefined && request !== status.lastHandledSyncRequest) return runNow(SyncTrigger.SyncRequested);
+  if (isTrue(status.conditions, ConditionType.Reconciling)) return runNow(SyncTrigger.Interrupted);
+  // A failure a retry may fix (not Stalled, which waits for a human) is retried;
+  // the work queue's backoff paces the retries.
+  const ready = findCondition(status.conditions, ConditionType.Ready);
+  if (ready?.status === 'False' && !isTrue(status.conditions, ConditionType.Stalled) && !syncer.spec.suspend) {
+    return runNow(SyncTrigger.PreviousFailed);
+  }
+  if (now.getTime() >= dueAt.getTime()) return runNow(SyncTrigger.IntervalElapsed);
+  return { nextSyncAt: dueAt };
+}

@@ -1,0 +1,60 @@
+import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import type { SecretKeyRef } from '../api/wecom-syncer.ts';
+
+/** Why a Secret key cannot be used. Never says anything of the value itself. */
+export class SecretProblem extends Error {
+  /** `SecretNotFound` for a missing Secret or key, `SecretInvalid` for an unusable value. */
+  readonly reason: 'SecretNotFound' | 'SecretInvalid';
+
+  constructor(reason: 'SecretNotFound' | 'SecretInvalid', message: string) {
+    super(message);
+    this.name = 'SecretProblem';
+    this.reason = reason;
+  }
+}
+
+/** Reads one key of a Secret in a namespace. */
+export type SecretReader = (namespace: string, ref: SecretKeyRef) => Promise<string>;
+
+/** The longest secret accepted; WeCom's are 43 characters. */
+const MAX_SECRET_CHARS = 1024;
+
+/**
+ * Reads a Secret key with a `get` (the only verb the operator holds on
+ * Secrets) and checks that it can be a WeCom secret: present, non-empty, text.
+ */
+export function kubeSecretReader(kc: KubeConfig): SecretReader {
+  const api = kc.makeApiClient(CoreV1Api);
+  return async (namespace, ref) => {
+    let data: Record<string, string> | undefined;
+    try {
+      data = (await api.readNamespacedSecret({ name: ref.name, namespace })).data;
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) {
+        throw new SecretProblem('SecretNotFound', `Secret ${namespace}/${ref.name} not found; waiting for it to be created`);
+      }
+      throw error;
+    }
+    return decodeSecretValue(data?.[ref.key], namespace, ref);
+  };
+}
+
+/** Validates one base64 Secret value as a WeCom secret; the errors name the Secret and key, never the value. */
+export function decodeSecretValue(encoded: string | undefined, namespace: string, ref: SecretKeyRef): string {
+  const where = `key "${ref.key}" of Secret ${namespace}/${ref.name}`;
+  if (encoded === undefined) throw new SecretProblem('SecretNotFound', `${where} not found; waiting for it to be added`);
+  const bytes = Buffer.from(encoded, 'base64');
+  const text = bytes.toString('utf8').trim();
+  if (text === '') throw new SecretProblem('SecretInvalid', `${where} is empty`);
+  if (!Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes) || /[\u0000-\u001f\u007f]/.test(text)) {
+    throw new SecretProblem('SecretInvalid', `${where} holds binary data, not a WeCom secret`);
+  }
+  if (text.length > MAX_SECRET_CHARS) throw new SecretProblem('SecretInvalid', `${where} is longer than ${MAX_SECRET_CHARS} characters`);
+  return text;
+}
+
+/** A digest of secret values, to notice a changed Secret without keeping the values around. */
+export function secretsDigest(values: readonly (string | undefined)[]): string {
+  return createHash('sha256').update(JSON.stringify(values)).digest('hex');
+}
