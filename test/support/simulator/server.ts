@@ -66,6 +66,8 @@ export interface Simulator {
   resetFaults(): void;
   /** Makes every token issued so far die with 40014 or 42001. */
   killTokens(errcode?: 40014 | 42001): void;
+  /** Every access token issued since start. */
+  issuedTokens(): readonly string[];
   setOrg(org: SimOrg): void;
   patchOrg(patch: OrgPatch): void;
   resetCounters(): void;
@@ -107,6 +109,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     setFaults: (patch) => applyFaultPatch(faults, patch),
     resetFaults: () => Object.assign(faults, noFaults()),
     killTokens: (errcode = 40014) => corp.killTokens(errcode),
+    issuedTokens: () => corp.issuedTokens,
     setOrg: (org) => { corp.org = org; },
     patchOrg: (patch) => applyOrgPatch(corp.org, patch),
     resetCounters: () => Object.assign(counters, { calls: {}, tokensIssued: 0, maxInFlight: counters.inFlight }),

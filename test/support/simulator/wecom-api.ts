@@ -73,6 +73,8 @@ export class SimCorp {
   tokenLifetimeSeconds: number;
   /** Incremented on each token issued. */
   tokensIssued = 0;
+  /** Every token ever issued, so tests can prove none leaked into logs, Events or status. */
+  readonly issuedTokens: string[] = [];
   readonly #tokens = new Map<string, Token>();
   #hints = 0;
   #index: { members: SimMember[]; length: number; byDepartment: Map<number, SimMember[]> } | undefined;
@@ -143,6 +145,7 @@ export class SimCorp {
     const accessToken = randomBytes(48).toString('base64url');
     this.#tokens.set(accessToken, { kind, expiresAt: Date.now() + this.tokenLifetimeSeconds * 1000 });
     this.tokensIssued++;
+    this.issuedTokens.push(accessToken);
     this.#forgetExpired();
     return { access_token: accessToken, expires_in: this.tokenLifetimeSeconds };
   }

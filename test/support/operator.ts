@@ -1,0 +1,34 @@
+// Runs the operator as users run it (`node src/main.ts`), as a child process
+// watching one namespace, and keeps its log for assertions.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+const MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
+
+/** A running operator process. */
+export interface OperatorProcess {
+  /** Everything it printed so far. */
+  log(): string;
+  /** Sends a signal and waits for the process to exit. */
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts the operator against `kubeconfig`, watching `namespace`. */
+export function startOperator(kubeconfig: string, namespace: string, extraArgs: string[] = []): OperatorProcess {
+  let output = '';
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [MAIN, `--namespace=${namespace}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug', ...extraArgs],
+    { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    log: () => output,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
