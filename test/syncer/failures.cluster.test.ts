@@ -1,0 +1,119 @@
+// How the operator fails: wrong credentials, a missing Secret, WeCom down, a
+// restart mid-sync. Nothing may be lost, and no secret may leak.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startOperator } from '../support/operator.ts';
+import { leakedSecrets, type SyncerEnv, syncerEnv } from '../support/syncer-env.ts';
+import { waitFor } from '../support/wait.ts';
+import { smallOrg } from './fixtures.ts';
+
+const test = suite<{ env: SyncerEnv }>('failures');
+
+test.before.each(async (context) => {
+  context.env = await syncerEnv('fail', { org: smallOrg() });
+});
+test.after.each(async ({ env }) => {
+  const events = await env.cluster.kubectlOk(['get', 'events', '-n', env.ns, '-o', 'json']);
+  const statuses = await env.cluster.kubectlOk(['get', 'wcs', '-n', env.ns, '-o', 'json']);
+  const leaks = leakedSecrets(env.sim, [env.operator.log(), events, statuses]);
+  await env.close();
+  assert.equal(leaks, [], 'a secret or token reached the log, an Event or status');
+});
+
+test('a wrong secret stalls, and WeCom is not asked again until the Secret changes', async ({ env }) => {
+  await env.cluster.kubectlOk(['create', 'secret', 'generic', 'wrong', '-n', env.ns, '--from-literal=corpSecret=not-the-secret']);
+  await env.applySyncer('acme', { corpSecretRef: { name: 'wrong' } });
+  const syncer = await env.waitReady('acme', 'False');
+  const conditions = new Map(syncer.status?.conditions?.map((c) => [c.type, c]));
+  assert.is(conditions.get('Stalled')?.reason, 'InvalidSecret');
+  assert.is(conditions.get('Connected')?.status, 'False');
+  assert.match(conditions.get('Connected')?.message ?? '', /40001/);
+  const calls = env.sim.counters.calls['gettoken'];
+  // Requeues and restarts must not call gettoken again with the same wrong secret.
+  await env.cluster.kubectlOk(['label', 'wcs', 'acme', '-n', env.ns, 'touched=yes']);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  assert.is(env.sim.counters.calls['gettoken'], calls);
+  // The fix: a corrected Secret and a sync request.
+  await env.cluster.kubectlOk(['create', 'secret', 'generic', 'wrong', '-n', env.ns, `--from-literal=corpSecret=${env.sim.corpSecret}`, '--dry-run=client', '-o', 'yaml'])
+    .then((yaml) => env.cluster.kubectlOk(['apply', '-f', '-'], { input: yaml }));
+  await env.requestSync('acme');
+  await env.waitReady('acme');
+  assert.is((await env.users()).length, 10);
+});
+
+test('an untrusted IP stalls with IPNotAllowed naming the IP', async ({ env }) => {
+  env.sim.setFaults({ untrustedIP: true, callerIP: '203.0.113.7' });
+  await env.applySyncer('acme');
+  const syncer = await env.waitReady('acme', 'False');
+  const connected = syncer.status?.conditions?.find((c) => c.type === 'Connected');
+  assert.is(connected?.reason, 'IPNotAllowed');
+  assert.match(connected?.message ?? '', /203\.0\.113\.7/);
+  assert.is(syncer.status?.conditions?.find((c) => c.type === 'Stalled')?.reason, 'IPNotAllowed');
+});
+
+test('a missing Secret is not stalled, and its arrival is picked up', async ({ env }) => {
+  await env.applySyncer('acme', { corpSecretRef: { name: 'later', key: 'appSecret' } });
+  const syncer = await env.waitReady('acme', 'False');
+  const ready = syncer.status?.conditions?.find((c) => c.type === 'Ready');
+  assert.is(ready?.reason, 'SecretNotFound');
+  assert.match(ready?.message ?? '', /later/);
+  assert.not.ok(syncer.status?.conditions?.some((c) => c.type === 'Stalled'));
+  await env.cluster.kubectlOk(['create', 'secret', 'generic', 'later', '-n', env.ns, '--from-literal=other=x']);
+  await waitFor('the missing key named', async () => {
+    const message = (await env.condition('acme', 'Ready'))?.message ?? '';
+    return /key "appSecret" of Secret .*later/.test(message) ? true : undefined;
+  }, 70_000);
+  await env.cluster.kubectlOk(['delete', 'secret', 'later', '-n', env.ns]);
+  await env.cluster.kubectlOk(['create', 'secret', 'generic', 'later', '-n', env.ns, `--from-literal=appSecret=${env.sim.corpSecret}`]);
+  await env.waitReady('acme', 'True', 70_000);
+});
+
+test('WeCom down: Ready False with the reason, no user touched, converges after', async ({ env }) => {
+  await env.applySyncer('acme');
+  await env.waitReady('acme');
+  const before = (await env.users()).map((u) => u.metadata.resourceVersion).sort();
+  env.sim.setFaults({ failingDepartments: [3] });
+  await env.requestSync('acme');
+  const ready = await env.condition('acme', 'Ready');
+  assert.is(ready?.status, 'False');
+  assert.is(ready?.reason, 'Busy');
+  assert.equal((await env.users()).map((u) => u.metadata.resourceVersion).sort(), before, 'a failed fetch touched users');
+  env.sim.resetFaults();
+  await env.waitReady('acme', 'True', 70_000);
+});
+
+test('the operator restarted mid-sync finishes the job without a duplicate', async ({ env }) => {
+  await env.operator.kill('SIGKILL');
+  env.sim.setOrg({ departments: smallOrg().departments, members: Array.from({ length: 600 }, (_, i) => ({ userid: `user${i}`, name: `U${i}`, department: [1 + (i % 5)], status: 1 })) });
+  env.sim.setFaults({ latencyMs: 300 });
+  const first = startOperator(env.cluster.kubeconfig, env.ns);
+  await env.applySyncer('acme', { syncGroups: false });
+  await waitFor('the sync under way', async () => ((await env.condition('acme', 'Reconciling'))?.status === 'True' ? true : undefined));
+  await first.kill('SIGKILL');
+  env.sim.setFaults({ latencyMs: 0 });
+  env.operator = startOperator(env.cluster.kubeconfig, env.ns);
+  const syncer = await env.waitReady('acme', 'True', 60_000);
+  assert.is(syncer.status?.users?.total, 600);
+  const names = (await env.users()).map((u) => u.metadata.name);
+  assert.is(names.length, 600);
+  assert.is(new Set(names).size, 600);
+});
+
+test('two syncers for two corps in one namespace keep to their own users', async ({ env }) => {
+  const { startSimulator } = await import('../support/simulator/server.ts');
+  const other = await startSimulator({ corpId: 'ww00000000000000b2', generate: { members: 7, departments: 3, seed: 9 } });
+  try {
+    await env.cluster.kubectlOk(['create', 'secret', 'generic', 'beta', '-n', env.ns, `--from-literal=corpSecret=${other.corpSecret}`]);
+    await env.applySyncer('alpha');
+    await env.applySyncer('beta', { organization: 'beta', corpId: other.corpId, corpSecretRef: { name: 'beta' }, apiURL: other.url });
+    await env.waitReady('alpha');
+    await env.waitReady('beta');
+    assert.is((await env.users('casdoor.org/syncer=alpha')).length, 10);
+    assert.is((await env.users('casdoor.org/syncer=beta')).length, 7);
+    assert.ok((await env.users('casdoor.org/syncer=beta')).every((u) => u.spec.owner === 'beta'));
+  } finally {
+    await other.close();
+  }
+});
+
+test.run();
