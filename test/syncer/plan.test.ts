@@ -1,0 +1,150 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RemovedUsersPolicy } from '../../src/api/wecom-syncer.ts';
+import type { DesiredObject } from '../../src/syncer/desired.ts';
+import { planSync, removalLimit, type PlanInput } from '../../src/syncer/plan.ts';
+import type { StoredObject } from '../../src/syncer/stored.ts';
+import { byName, desiredUser, storedUser } from '../support/syncer-fixtures.ts';
+
+const test = suite('plan');
+
+function plan(desired: DesiredObject[], stored: StoredObject[], policy: RemovedUsersPolicy, extra: Partial<PlanInput> = {}) {
+  return planSync({ desired: byName(desired), stored: byName(stored), policy, maxRemovals: '100%', ...extra });
+}
+const names = (objects: ReadonlyArray<DesiredObject | StoredObject>): string[] =>
+  objects.map((o) => ('metadata' in o ? o.metadata.name : o.name));
+
+test('creates what is not stored, updates what differs, leaves what matches', () => {
+  const result = plan(
+    [desiredUser('a'), desiredUser('b', 'new'), desiredUser('c')],
+    [storedUser('b', { fingerprint: 'old' }), storedUser('c')],
+    'Forbid',
+  );
+  assert.equal(names(result.create), ['a']);
+  assert.equal(names(result.update), ['b']);
+  assert.is(result.unchanged, 1);
+  assert.equal(result.remove, []);
+  assert.is(result.total, 3);
+});
+
+test('a member who comes back to a forbidden object is updated, not left removed', () => {
+  const result = plan([desiredUser('a')], [storedUser('a', { fingerprint: 'removed', isForbidden: true, removed: true })], 'Forbid');
+  assert.equal(names(result.update), ['a']);
+});
+
+test('Forbid removes gone members that are not already removed', () => {
+  const result = plan([desiredUser('a')], [storedUser('a'), storedUser('gone')], 'Forbid');
+  assert.equal(names(result.remove), ['gone']);
+  assert.is(result.total, 2);
+  assert.is(result.forbidden, 1);
+});
+
+test('Forbid does not remove again what it already forbade, and counts it forbidden', () => {
+  const result = plan([desiredUser('a')], [storedUser('a'), storedUser('old', { isForbidden: true, removed: true })], 'Forbid');
+  assert.equal(result.remove, []);
+  assert.is(result.total, 2);
+  assert.is(result.forbidden, 1);
+  assert.is(result.blockedRemovals, undefined);
+});
+
+test('Forbid marks again a removed object someone un-forbade by hand', () => {
+  const result = plan([], [storedUser('old', { isForbidden: false, removed: true })], 'Forbid');
+  assert.equal(names(result.remove), ['old']);
+  assert.is(result.forbidden, 1);
+});
+
+test('Delete removes gone members, also those an earlier Forbid marked', () => {
+  const result = plan([desiredUser('a')], [storedUser('a'), storedUser('gone'), storedUser('old', { isForbidden: true, removed: true })], 'Delete');
+  assert.equal(names(result.remove), ['gone', 'old']);
+  assert.is(result.total, 1);
+  assert.is(result.forbidden, 0);
+});
+
+test('Keep removes nobody and counts the kept, forbidden ones as forbidden', () => {
+  const result = plan([desiredUser('a')], [storedUser('a'), storedUser('gone'), storedUser('was', { isForbidden: true })], 'Keep');
+  assert.equal(result.remove, []);
+  assert.is(result.total, 3);
+  assert.is(result.forbidden, 1);
+});
+
+test('desired forbidden members count as forbidden under every policy', () => {
+  for (const policy of ['Forbid', 'Delete', 'Keep'] as const) {
+    const result = plan([desiredUser('a', 'fp', { isForbidden: true }), desiredUser('b')], [], policy);
+    assert.is(result.forbidden, 1, policy);
+    assert.is(result.total, 2, policy);
+  }
+});
+
+test('protected names are never removed, under any policy', () => {
+  for (const policy of ['Forbid', 'Delete'] as const) {
+    const result = plan([], [storedUser('malformed'), storedUser('gone')], policy, { protectedNames: new Set(['malformed']) });
+    assert.equal(names(result.remove), ['gone'], policy);
+    assert.is(result.total, policy === 'Forbid' ? 2 : 1, policy);
+  }
+});
+
+test('a percentage limit is of the stored objects, rounded up', () => {
+  assert.is(removalLimit('10%', 5), 1);
+  assert.is(removalLimit('10%', 10), 1);
+  assert.is(removalLimit('10%', 11), 2);
+  assert.is(removalLimit('10%', 0), 0);
+  assert.is(removalLimit('0%', 100), 0);
+  assert.is(removalLimit('100%', 7), 7);
+});
+
+test('a count limit is taken as is, as a number or a string', () => {
+  assert.is(removalLimit(3, 100), 3);
+  assert.is(removalLimit('3', 100), 3);
+  assert.is(removalLimit(0, 100), 0);
+});
+
+test('a limit that is neither a count nor a percentage throws', () => {
+  for (const bad of ['ten', '1.5%', '-1', '10 %']) assert.throws(() => removalLimit(bad, 10), bad);
+});
+
+test('removes nobody when the guard trips, and says how many would have gone', () => {
+  const stored = Array.from({ length: 10 }, (_, i) => storedUser(`u${i}`));
+  const result = plan([desiredUser('u0'), desiredUser('new')], stored, 'Forbid', { maxRemovals: '10%' });
+  assert.equal(result.remove, []);
+  assert.equal(result.blockedRemovals, { wanted: 9, limit: 1 });
+});
+
+test('creates and updates are still planned when the guard trips', () => {
+  const stored = [storedUser('a', { fingerprint: 'old' }), storedUser('b'), storedUser('c')];
+  const result = plan([desiredUser('a'), desiredUser('new')], stored, 'Delete', { maxRemovals: 1 });
+  assert.equal(names(result.create), ['new']);
+  assert.equal(names(result.update), ['a']);
+  assert.equal(result.blockedRemovals, { wanted: 2, limit: 1 });
+});
+
+test('blocked removals stay in the totals as they are', () => {
+  const stored = [storedUser('a'), storedUser('b', { isForbidden: true }), storedUser('c')];
+  for (const policy of ['Forbid', 'Delete'] as const) {
+    const result = plan([desiredUser('a')], stored, policy, { maxRemovals: '0%' });
+    assert.is(result.total, 3, policy);
+    assert.is(result.forbidden, 1, policy);
+  }
+});
+
+test('removals up to the limit go ahead', () => {
+  const stored = Array.from({ length: 10 }, (_, i) => storedUser(`u${i}`));
+  const desired = stored.slice(1).map((s) => desiredUser(s.metadata.name));
+  const result = plan(desired, stored, 'Delete', { maxRemovals: '10%' });
+  assert.equal(names(result.remove), ['u0']);
+  assert.is(result.blockedRemovals, undefined);
+});
+
+test('already forbidden objects do not count against the guard', () => {
+  const stored = [storedUser('a'), ...Array.from({ length: 5 }, (_, i) => storedUser(`old${i}`, { isForbidden: true, removed: true }))];
+  const result = plan([desiredUser('a')], stored, 'Forbid', { maxRemovals: 0 });
+  assert.is(result.blockedRemovals, undefined);
+  assert.is(result.forbidden, 5);
+});
+
+test('a plan with nothing changed writes nothing', () => {
+  const result = plan([desiredUser('a'), desiredUser('b')], [storedUser('a'), storedUser('b')], 'Forbid');
+  assert.is(result.create.length + result.update.length + result.remove.length, 0);
+  assert.is(result.unchanged, 2);
+});
+
+test.run();
