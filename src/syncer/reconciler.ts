@@ -183,13 +183,10 @@ export class WeComSyncerReconciler implements Reconciler {
     const stored = { users: this.#deps.users.of(key), groups: this.#deps.groups.of(key) };
     const policy = syncer.spec.removedUsers;
     const userPlan = planSync({ desired: desired.users, stored: stored.users, protectedNames: desired.protectedUsers, policy, maxRemovals: syncer.spec.maxRemovals });
-    // With groups off, groups written before are removed only under Delete.
-    const groupPlan = planSync({
-      desired: desired.groups,
-      stored: stored.groups,
-      policy: syncer.spec.syncGroups ? policy : policy === 'Delete' ? 'Delete' : 'Keep',
-      maxRemovals: syncer.spec.maxRemovals,
-    });
+    // A department that disappears (or every group, once syncGroups is off) is
+    // deleted under Delete; Forbid and Keep keep the group: groups cannot be forbidden.
+    const groupPolicy = policy === 'Delete' ? 'Delete' : 'Keep';
+    const groupPlan = planSync({ desired: desired.groups, stored: stored.groups, policy: groupPolicy, maxRemovals: syncer.spec.maxRemovals });
     const total = writes(userPlan) + writes(groupPlan);
     logger.info({ members: organization.members.length, departments: organization.departments.length, writes: total }, 'planned');
 
@@ -199,7 +196,7 @@ export class WeComSyncerReconciler implements Reconciler {
         namespace,
         kind,
         writer: this.#deps.writer,
-        removal: policy === 'Keep' && kind === CASDOOR_GROUP_KIND && !syncer.spec.syncGroups ? 'Delete' : policy,
+        removal: kind === CASDOOR_GROUP_KIND ? groupPolicy : policy,
         concurrency: this.#deps.writeConcurrency ?? 16,
         now: this.#now().toISOString(),
         signal,
