@@ -59,7 +59,9 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Appl
         counts.failed++;
         options.onFailure?.(job.name, error);
       }
-      options.onProgress?.(++done, jobs.length);
+      // Counted apart from the call: `?.` would skip evaluating `++done` when no one listens.
+      done++;
+      options.onProgress?.(done, jobs.length);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, jobs.length) }, worker));
