@@ -1,0 +1,43 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { LABEL_SYNCER } from '../../src/api/group.ts';
+import { OwnedIndex } from '../../src/syncer/owned-index.ts';
+import type { StoredObject } from '../../src/syncer/stored.ts';
+import { storedUser } from '../support/syncer-fixtures.ts';
+
+const test = suite('owned-index');
+const of = (syncer: string, name: string, namespace = 'casdoor'): StoredObject => {
+  const object = storedUser(name);
+  return { ...object, metadata: { ...object.metadata, namespace, labels: { [LABEL_SYNCER]: syncer } } };
+};
+
+test('objects are filed under namespace/syncer', () => {
+  const index = new OwnedIndex();
+  index.upsert(of('acme', 'acme.a'));
+  index.upsert(of('beta', 'beta.a'));
+  index.upsert(of('acme', 'acme.b', 'other'));
+  assert.equal([...index.of('casdoor/acme').keys()], ['acme.a']);
+  assert.equal([...index.of('casdoor/beta').keys()], ['beta.a']);
+  assert.equal([...index.of('other/acme').keys()], ['acme.b']);
+  assert.is(index.of('casdoor/none').size, 0);
+});
+
+test('an update replaces the object and a delete forgets it', () => {
+  const index = new OwnedIndex();
+  index.upsert(of('acme', 'acme.a'));
+  index.upsert({ ...of('acme', 'acme.a'), fingerprint: 'new' });
+  assert.is(index.of('casdoor/acme').get('acme.a')?.fingerprint, 'new');
+  index.remove(of('acme', 'acme.a'));
+  assert.is(index.of('casdoor/acme').size, 0);
+});
+
+test('a plan works on a copy that later events do not change', () => {
+  const index = new OwnedIndex();
+  index.upsert(of('acme', 'acme.a'));
+  const snapshot = index.of('casdoor/acme');
+  index.upsert(of('acme', 'acme.b'));
+  index.remove(of('acme', 'acme.a'));
+  assert.equal([...snapshot.keys()], ['acme.a']);
+});
+
+test.run();

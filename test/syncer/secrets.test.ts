@@ -1,0 +1,78 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decodeSecretValue, SecretProblem, secretsDigest } from '../../src/syncer/secrets.ts';
+
+const test = suite('secrets');
+const ref = { name: 'acme-wecom', key: 'corpSecret' };
+const b64 = (value: string | Buffer): string => Buffer.from(value).toString('base64');
+
+/** The SecretProblem decoding `encoded` throws; fails the test when it does not throw one. */
+function problem(encoded: string | undefined): SecretProblem {
+  try {
+    decodeSecretValue(encoded, 'casdoor', ref);
+  } catch (error) {
+    if (error instanceof SecretProblem) return error;
+    throw error;
+  }
+  throw new Error('expected a SecretProblem');
+}
+
+test('a missing key is SecretNotFound naming the Secret and the key', () => {
+  const error = problem(undefined);
+  assert.is(error.reason, 'SecretNotFound');
+  assert.match(error.message, 'Secret casdoor/acme-wecom');
+  assert.match(error.message, '"corpSecret"');
+});
+
+test('an empty value is SecretInvalid', () => {
+  const error = problem('');
+  assert.is(error.reason, 'SecretInvalid');
+  assert.match(error.message, 'empty');
+  assert.match(error.message, 'casdoor/acme-wecom');
+});
+
+test('a value of whitespace only is SecretInvalid', () => {
+  for (const value of [' ', '\n', ' \t\r\n ']) assert.is(problem(b64(value)).reason, 'SecretInvalid', JSON.stringify(value));
+});
+
+test('bytes that are not UTF-8 are SecretInvalid', () => {
+  const error = problem(b64(Buffer.from([0x41, 0xff, 0xfe, 0x42])));
+  assert.is(error.reason, 'SecretInvalid');
+  assert.match(error.message, 'binary');
+});
+
+test('control characters inside the value are SecretInvalid', () => {
+  for (const value of ['abc\u0000def', 'abc\ndef', 'abc\u007fdef', '\u0001']) {
+    assert.is(problem(b64(value)).reason, 'SecretInvalid', JSON.stringify(value));
+  }
+});
+
+test('a value longer than any WeCom secret is SecretInvalid', () => {
+  assert.is(problem(b64('x'.repeat(1025))).reason, 'SecretInvalid');
+});
+
+test('a valid value is returned without surrounding whitespace', () => {
+  const secret = 'Kx7_pQ2-ab3cdEFghIJklMNopQRstUVwxYZ0123456';
+  assert.is(decodeSecretValue(b64(`${secret}\n`), 'casdoor', ref), secret);
+  assert.is(decodeSecretValue(b64(`  ${secret} `), 'casdoor', ref), secret);
+  assert.is(decodeSecretValue(b64('秘密'), 'casdoor', ref), '秘密');
+});
+
+test('no error message contains the value', () => {
+  const secret = 'TopSecretValue42';
+  for (const value of [`${secret}\u0000`, `${secret}\nmore`, secret.repeat(100), Buffer.concat([Buffer.from(secret), Buffer.from([0xff])])]) {
+    const error = problem(b64(value));
+    assert.not.match(error.message, secret);
+    assert.not.match(String(error.stack), secret);
+  }
+});
+
+test('the digest changes with any value and never contains one', () => {
+  const digest = secretsDigest(['1', 'secret-a']);
+  assert.is(digest, secretsDigest(['1', 'secret-a']));
+  assert.is.not(digest, secretsDigest(['1', 'secret-b']));
+  assert.is.not(digest, secretsDigest(['2', 'secret-a']));
+  assert.not.match(digest, 'secret');
+});
+
+test.run();
