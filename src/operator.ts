@@ -117,7 +117,12 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
         index.upsert(object);
         check(object, false);
       },
-      update: (_before, after) => {
+      update: (before, after) => {
+        // Relabelled to another syncer by hand: it leaves the old syncer's index.
+        if (OwnedIndex.ownerKey(before) !== OwnedIndex.ownerKey(after)) {
+          index.remove(before);
+          check(before, true);
+        }
         index.upsert(after);
         check(after, false);
       },

@@ -1,7 +1,7 @@
 import { ApiException, CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { CASDOOR_GROUP_PLURAL } from '../api/casdoor-group.ts';
 import { CASDOOR_USER_KIND, CASDOOR_USER_PLURAL } from '../api/casdoor-user.ts';
-import { ANNOTATION_REMOVED_FROM_SOURCE, API_VERSION, FIELD_MANAGER, GROUP, VERSION } from '../api/group.ts';
+import { ANNOTATION_REMOVED_FROM_SOURCE, API_VERSION, FIELD_MANAGER, GROUP, LABEL_ORGANIZATION, VERSION } from '../api/group.ts';
 import type { DesiredObject, ManagedKind } from './desired.ts';
 
 /** Writes the objects a sync plans. Each method is idempotent and retries what a retry can fix. */
@@ -70,7 +70,8 @@ export class KubeObjectWriter implements ObjectWriter {
     for (const field of OPTIONAL_FIELDS[object.kind]) if (!(field in spec)) spec[field] = null;
     const body = {
       metadata: {
-        labels: object.labels,
+        // The organization label goes when the organization is no longer a valid label value.
+        labels: { [LABEL_ORGANIZATION]: null, ...object.labels },
         annotations: { [ANNOTATION_REMOVED_FROM_SOURCE]: null },
         ownerReferences: [object.ownerReference],
       },

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { CASDOOR_GROUP_KIND } from '../api/casdoor-group.ts';
 import { CASDOOR_USER_KIND } from '../api/casdoor-user.ts';
 import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/group.ts';
-import { ConditionType, findCondition, isTrue, Reason } from '../api/conditions.ts';
+import { ConditionType, findCondition, Reason } from '../api/conditions.ts';
 import type { SecretKeyRef, WeComSyncer, WeComSyncerStatus } from '../api/wecom-syncer.ts';
 import type { Reconciler, Result } from '../runtime/reconcile.ts';
 import type { WeComClient } from '../wecom/client.ts';
@@ -93,8 +93,11 @@ export class WeComSyncerReconciler implements Reconciler {
     const decision = decideSync(syncer, now);
     let trigger = decision.trigger;
 
-    const stalledReason = findCondition(syncer.status?.conditions, ConditionType.Stalled);
-    if (!trigger && isTrue(syncer.status?.conditions, ConditionType.Stalled) && stalledReason && HUMAN_NEEDED.has(stalledReason.reason)) {
+    // Stalled on credentials, only a change of the spec, a sync request or the
+    // Secret's content may call WeCom again: not the interval, not a restart's resume.
+    const stalled = findCondition(syncer.status?.conditions, ConditionType.Stalled);
+    const credentialsStalled = stalled?.status === 'True' && HUMAN_NEEDED.has(stalled.reason);
+    if (credentialsStalled && (trigger === undefined || trigger === SyncTrigger.IntervalElapsed || trigger === SyncTrigger.Interrupted)) {
       // Re-read the Secret (at most once a minute) to notice a fix; WeCom is called only if it changed.
       const digest = await this.#credentialsDigest(syncer).catch(() => undefined);
       if (digest === undefined || digest === this.#stalledOn.get(key)) return { requeueAfterMs: STALLED_RECHECK_MS };
