@@ -3,7 +3,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { collectDefaultMetrics, register } from 'prom-client';
+import { collectDefaultMetrics } from 'prom-client';
 import { buildOperator } from './operator.ts';
 
 const USAGE = `usage: wecom-syncer [--namespace NS]... [--concurrency N] [--log-level LEVEL]
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   }
   const kc = new KubeConfig();
   kc.loadFromDefault();
-  const { manager } = buildOperator({ kc, logger, namespaces: flags.namespace, concurrency: flags.concurrency });
+  const { manager, registry } = buildOperator({ kc, logger, namespaces: flags.namespace, concurrency: flags.concurrency });
 
   const servers: Server[] = [];
   const probes = bindAddress(flags['health-probe-bind-address'], '--health-probe-bind-address');
@@ -73,10 +73,14 @@ async function main(): Promise<void> {
   }
   const metrics = bindAddress(flags['metrics-bind-address'], '--metrics-bind-address');
   if (metrics) {
-    collectDefaultMetrics();
+    collectDefaultMetrics({ register: registry });
     const server = createServer((request, response) => {
       if (request.url !== '/metrics') return void response.writeHead(404).end();
-      void register.metrics().then((text) => response.writeHead(200, { 'content-type': register.contentType }).end(text));
+      // A rejected scrape must answer 500, not crash the process as an unhandled rejection would.
+      registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (error: unknown) => response.writeHead(500).end(`collecting metrics failed: ${error instanceof Error ? error.message : String(error)}\n`),
+      );
     });
     await listen(server, metrics);
     servers.push(server);

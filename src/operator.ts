@@ -1,12 +1,15 @@
 import { type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
 import { CASDOOR_GROUP_PLURAL } from './api/casdoor-group.ts';
 import { CASDOOR_USER_PLURAL } from './api/casdoor-user.ts';
 import { GROUP, LABEL_SYNCER, VERSION } from './api/group.ts';
 import { WECOM_SYNCER_PLURAL, type WeComSyncer } from './api/wecom-syncer.ts';
 import { Controller, Informer, kubeListWatch, Manager, objectKey, WorkQueue } from './runtime/index.ts';
+import { RuntimeMetrics } from './runtime/metrics.ts';
 import { KubeEventRecorder } from './syncer/events.ts';
 import { kubeStatusWriter } from './syncer/kube-status.ts';
+import { SyncerMetrics } from './syncer/metrics.ts';
 import { KubeObjectWriter } from './syncer/object-writer.ts';
 import { OwnedIndex } from './syncer/owned-index.ts';
 import { WeComSyncerReconciler } from './syncer/reconciler.ts';
@@ -24,6 +27,8 @@ export interface OperatorOptions {
   /** Syncers reconciled at once. */
   concurrency: number;
   elected?: Promise<void>;
+  /** Where the metrics go; a registry of its own by default. */
+  registry?: Registry;
 }
 
 /** The longest backoff between retries of a failing syncer (a missing Secret is picked up within it). */
@@ -33,8 +38,11 @@ const MAX_BACKOFF_MS = 60_000;
  * Wires informers, the reconciler and its controller into a manager. The
  * caller starts and stops the manager.
  */
-export function buildOperator(options: OperatorOptions): { manager: Manager; reconciler: WeComSyncerReconciler } {
+export function buildOperator(options: OperatorOptions): { manager: Manager; reconciler: WeComSyncerReconciler; registry: Registry } {
   const { kc, logger } = options;
+  const registry = options.registry ?? new Registry();
+  const runtimeMetrics = new RuntimeMetrics(registry);
+  const syncerMetrics = new SyncerMetrics(registry);
   const scopes: Array<string | undefined> = options.namespaces.length > 0 ? [...options.namespaces] : [undefined];
   const resource = (plural: string) => ({ group: GROUP, version: VERSION, plural });
 
@@ -78,13 +86,18 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
     writer: new KubeObjectWriter(kc),
     writeStatus: kubeStatusWriter(kc),
     events: new KubeEventRecorder(kc, logger),
-    wecomClient: (apiURL, corpId, secret) => new WeComClient({ apiURL, corpId, secret, tokenCache: tokens, logger }),
+    wecomClient: (apiURL, corpId, secret) => new WeComClient({ apiURL, corpId, secret, tokenCache: tokens, logger, onRequest: syncerMetrics.wecomRequest }),
     logger,
+    onSyncFinished: syncerMetrics.syncFinished,
   });
-  const queue = new WorkQueue({ maxBackoffMs: MAX_BACKOFF_MS });
-  const controller = new Controller({ name: 'wecomsyncer', reconciler, logger, concurrency: options.concurrency, queue });
+  const queue = new WorkQueue({ maxBackoffMs: MAX_BACKOFF_MS, listener: runtimeMetrics.workQueueListener('wecomsyncer') });
+  const controller = new Controller({
+    name: 'wecomsyncer', reconciler, logger, concurrency: options.concurrency, queue,
+    listener: runtimeMetrics.controllerListener('wecomsyncer'),
+  });
 
   for (const informer of syncerInformers) {
+    informer.addHandlers(syncerMetrics.syncerHandlers);
     const enqueue = (syncer: KubernetesObject): void => {
       const key = objectKey(syncer);
       if (key) queue.add(key);
@@ -141,5 +154,5 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
     controllers: [controller],
     ...(options.elected && { elected: options.elected }),
   });
-  return { manager, reconciler };
+  return { manager, reconciler, registry };
 }

@@ -39,6 +39,8 @@ export interface SyncerDeps {
   fetchConcurrency?: number;
   /** The least time between two progress writes of status. */
   progressIntervalMs?: number;
+  /** Told when a sync (or a suspended syncer's connection test) ends, however it ended: for metrics. */
+  onSyncFinished?(key: string, outcome: SyncOutcome, durationMs: number): void;
 }
 
 /** WeCom failures that only a person can fix: WeCom is not called again until the Secret or spec changes. */
@@ -118,6 +120,7 @@ export class WeComSyncerReconciler implements Reconciler {
       outcome = this.#failure(error, key);
       logger.warn({ reason: outcome.kind === 'failed' ? outcome.reason : undefined, err: outcome.kind === 'failed' ? outcome.message : undefined }, 'sync failed');
     }
+    this.#deps.onSyncFinished?.(key, outcome, this.#now().getTime() - now.getTime());
     const status = finalStatus(syncer, outcome, this.#now(), nextSyncAt, request);
     await this.#deps.writeStatus(syncer, status);
     await this.#recordEvent(syncer, outcome);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { WeComError, WeComErrorReason, isWeComError } from './errors.ts';
-import { WeComHttp, type WeComBody } from './http.ts';
+import { WeComHttp, type WeComBody, type WeComRequest } from './http.ts';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.ts';
 import { TokenCache, type IssuedToken, type TokenSource } from './token-cache.ts';
 import {
@@ -24,6 +24,19 @@ export interface WeComClientOptions {
   /** Largest accepted response body. */
   maxBodyBytes?: number;
   logger?: Logger;
+  /** Told after every HTTP attempt (retries and token renewals each count), for metrics. */
+  onRequest?(info: WeComRequestInfo): void;
+}
+
+/** One finished attempt, as {@link WeComClientOptions.onRequest} sees it: no URL, query or credential. */
+export interface WeComRequestInfo {
+  /** The endpoint below `/cgi-bin/`, e.g. `gettoken`, `user/list`. */
+  endpoint: string;
+  /** WeCom's errcode: 0 on success; absent when the answer carried none (or none came). */
+  errcode?: number;
+  /** The HTTP status, when an answer came. */
+  httpStatus?: number;
+  durationMs: number;
 }
 
 /** Departments as listed, and which endpoint listed them. */
@@ -54,6 +67,7 @@ export class WeComClient {
   readonly #tokens: TokenCache;
   readonly #retry: RetryPolicy;
   readonly #logger: Logger | undefined;
+  readonly #onRequest: ((info: WeComRequestInfo) => void) | undefined;
 
   constructor(options: WeComClientOptions) {
     this.#http = new WeComHttp({
@@ -65,6 +79,7 @@ export class WeComClient {
     this.#tokens = options.tokenCache ?? new TokenCache();
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.#logger = options.logger;
+    this.#onRequest = options.onRequest;
   }
 
   /**
@@ -144,7 +159,7 @@ export class WeComClient {
     body?: unknown,
   ): Promise<WeComBody> {
     const once = async (token: string) =>
-      this.#http.request({
+      this.#request({
         method, path, body, signal,
         query: { ...query, access_token: token },
         secrets: [this.#source.secret, token],
@@ -167,12 +182,44 @@ export class WeComClient {
     });
   }
 
+  /** One HTTP attempt, reported to `onRequest`; the hook sees the outcome but cannot change it. */
+  async #request(req: WeComRequest): Promise<WeComBody> {
+    if (!this.#onRequest) return this.#http.request(req);
+    const started = performance.now();
+    const endpoint = req.path.replace(/^\/?cgi-bin\//, '');
+    try {
+      const body = await this.#http.request(req);
+      // The HTTP layer hands back only HTTP 200 answers whose errcode is 0 (or absent, which means 0).
+      this.#report({ endpoint, errcode: 0, httpStatus: 200, durationMs: performance.now() - started });
+      return body;
+    } catch (error) {
+      const info: WeComRequestInfo = { endpoint, durationMs: performance.now() - started };
+      if (isWeComError(error)) {
+        // An errcode is read only from an HTTP 200 answer.
+        if (error.errcode !== undefined) info.errcode = error.errcode;
+        const httpStatus = error.httpStatus ?? (error.errcode !== undefined ? 200 : undefined);
+        if (httpStatus !== undefined) info.httpStatus = httpStatus;
+      }
+      this.#report(info);
+      throw error;
+    }
+  }
+
+  #report(info: WeComRequestInfo): void {
+    try {
+      this.#onRequest?.(info);
+    } catch (error) {
+      // Metrics must never fail a WeCom call.
+      this.#logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'the WeCom request observer failed');
+    }
+  }
+
   #token(signal: AbortSignal | undefined): Promise<string> {
     return this.#tokens.get(this.#source, () => this.#issueToken(signal));
   }
 
   async #issueToken(signal: AbortSignal | undefined): Promise<IssuedToken> {
-    const body = await this.#http.request({
+    const body = await this.#request({
       method: 'GET',
       path: '/cgi-bin/gettoken',
       query: { corpid: this.#source.corpId, corpsecret: this.#source.secret },

@@ -1,0 +1,148 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { WeComSyncerStatus } from '../api/wecom-syncer.ts';
+import type { EventHandlers } from '../runtime/index.ts';
+import { keyOf, parseKey } from '../runtime/index.ts';
+import type { WeComRequestInfo } from '../wecom/client.ts';
+import type { SyncOutcome } from './status.ts';
+
+/** WeCom answers in tens of milliseconds; a big department's user/list takes seconds; 15 s is the timeout. */
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15];
+/** A small corp syncs in a second, 50,000 members in minutes. */
+const SYNC_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+
+const USER_STATES = ['active', 'forbidden'] as const;
+const SYNC_RESULTS: ReadonlyArray<SyncOutcome['kind']> = ['synced', 'suspended', 'failed'];
+
+type SyncerLabels = 'namespace' | 'name';
+
+/**
+ * The operator's own series: WeCom requests, and per syncer its users, its last sync and how long syncs take.
+ * Users and times are read from each syncer's status as the informer sees it, so they are right after a restart
+ * and on every replica; durations and outcomes come from the syncs this process ran. A deleted syncer's series
+ * are removed.
+ */
+export class SyncerMetrics {
+  readonly #requests: Counter<'endpoint' | 'errcode'>;
+  readonly #requestDuration: Histogram<'endpoint'>;
+  readonly #users: Gauge<SyncerLabels | 'state'>;
+  readonly #lastSync: Gauge<SyncerLabels>;
+  readonly #lastSuccess: Gauge<SyncerLabels>;
+  readonly #syncDuration: Histogram<SyncerLabels>;
+  readonly #syncs: Counter<SyncerLabels | 'result'>;
+  /** Keys of the syncers the informer holds: a sync that ends after its syncer was deleted adds no series. */
+  readonly #known = new Set<string>();
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.#requests = new Counter({
+      name: 'wecom_requests_total',
+      help: 'WeCom API requests by endpoint and errcode (0 = success; http_<status> or none when WeCom gave no errcode)',
+      labelNames: ['endpoint', 'errcode'],
+      registers,
+    });
+    this.#requestDuration = new Histogram({
+      name: 'wecom_request_duration_seconds',
+      help: 'How long WeCom API requests take, failed ones included',
+      labelNames: ['endpoint'],
+      buckets: REQUEST_BUCKETS,
+      registers,
+    });
+    this.#users = new Gauge({
+      name: 'wecom_syncer_users',
+      help: 'CasdoorUsers a syncer keeps, by state, as its status reports them',
+      labelNames: ['namespace', 'name', 'state'],
+      registers,
+    });
+    this.#lastSync = new Gauge({
+      name: 'wecom_syncer_last_sync_timestamp_seconds',
+      help: 'When a syncer last finished a sync, successful or not (status.lastSyncTime)',
+      labelNames: ['namespace', 'name'],
+      registers,
+    });
+    this.#lastSuccess = new Gauge({
+      name: 'wecom_syncer_last_success_timestamp_seconds',
+      help: 'When a syncer last finished a successful sync (status.lastSuccessfulSyncTime)',
+      labelNames: ['namespace', 'name'],
+      registers,
+    });
+    this.#syncDuration = new Histogram({
+      name: 'wecom_syncer_sync_duration_seconds',
+      help: 'How long the syncs this process ran took, from start to outcome',
+      labelNames: ['namespace', 'name'],
+      buckets: SYNC_BUCKETS,
+      registers,
+    });
+    this.#syncs = new Counter({
+      name: 'wecom_syncer_syncs_total',
+      help: 'Syncs this process ran, by result: synced, suspended (connection test only) or failed',
+      labelNames: ['namespace', 'name', 'result'],
+      registers,
+    });
+  }
+
+  /** For `WeComClientOptions.onRequest`. Labels hold the endpoint and errcode only: never a URL or credential. */
+  readonly wecomRequest = (info: WeComRequestInfo): void => {
+    const errcode = info.errcode !== undefined ? String(info.errcode) : info.httpStatus !== undefined ? `http_${info.httpStatus}` : 'none';
+    this.#requests.inc({ endpoint: info.endpoint, errcode });
+    this.#requestDuration.observe({ endpoint: info.endpoint }, info.durationMs / 1000);
+  };
+
+  /** For `SyncerDeps.onSyncFinished`. */
+  readonly syncFinished = (key: string, outcome: SyncOutcome, durationMs: number): void => {
+    if (!this.#known.has(key)) return;
+    const labels = syncerLabels(key);
+    this.#syncs.inc({ ...labels, result: outcome.kind });
+    this.#syncDuration.observe(labels, durationMs / 1000);
+  };
+
+  /** Handlers for a WeComSyncer informer: each event sets the syncer's gauges from its status. */
+  readonly syncerHandlers: EventHandlers<KubernetesObject> = {
+    add: (syncer) => this.#observe(syncer),
+    update: (_before, after) => this.#observe(after),
+    delete: (syncer) => this.#forget(syncer),
+  };
+
+  #observe(syncer: KubernetesObject): void {
+    const labels = objectLabels(syncer);
+    if (!labels) return;
+    if (syncer.metadata?.deletionTimestamp) return this.#forget(syncer);
+    this.#known.add(keyOf(labels.namespace || undefined, labels.name));
+    // The API server's JSON, as the CRD's schema shapes it.
+    const status = (syncer as { status?: WeComSyncerStatus }).status;
+    for (const state of USER_STATES) {
+      const count = status?.users?.[state];
+      if (count === undefined) this.#users.remove({ ...labels, state });
+      else this.#users.set({ ...labels, state }, count);
+    }
+    setTimestamp(this.#lastSync, labels, status?.lastSyncTime);
+    setTimestamp(this.#lastSuccess, labels, status?.lastSuccessfulSyncTime);
+  }
+
+  #forget(syncer: KubernetesObject): void {
+    const labels = objectLabels(syncer);
+    if (!labels) return;
+    this.#known.delete(keyOf(labels.namespace || undefined, labels.name));
+    for (const state of USER_STATES) this.#users.remove({ ...labels, state });
+    for (const result of SYNC_RESULTS) this.#syncs.remove({ ...labels, result });
+    this.#lastSync.remove(labels);
+    this.#lastSuccess.remove(labels);
+    this.#syncDuration.remove(labels);
+  }
+}
+
+function syncerLabels(key: string): Record<SyncerLabels, string> {
+  const { namespace = '', name } = parseKey(key);
+  return { namespace, name };
+}
+
+function objectLabels(object: KubernetesObject): Record<SyncerLabels, string> | undefined {
+  const name = object.metadata?.name;
+  return name ? { namespace: object.metadata?.namespace ?? '', name } : undefined;
+}
+
+function setTimestamp(gauge: Gauge<SyncerLabels>, labels: Record<SyncerLabels, string>, time: string | undefined): void {
+  const ms = time === undefined ? Number.NaN : Date.parse(time);
+  if (Number.isNaN(ms)) gauge.remove(labels);
+  else gauge.set(labels, ms / 1000);
+}
