@@ -8,7 +8,7 @@ export PATH := $(NODE_BIN):$(PATH)
 .PHONY: test demo deps control-plane-binaries typecheck clean
 
 ## test: type check, unit tests, and tests on a real local control plane
-test: deps control-plane-binaries
+test: deps control-plane-binaries tools
 	@node test/run.ts
 
 ## demo: the whole product on this machine (Ctrl-C tears it down)
@@ -30,3 +30,11 @@ control-plane-binaries: deps
 
 clean:
 	rm -rf node_modules .run
+
+.PHONY: tools
+# Debian's Lua interpreters, for the test of the Argo CD health check (deploy/argocd/);
+# installed only when missing (with sudo when not root).
+tools:
+	@command -v lua5.1 >/dev/null && command -v lua5.4 >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq lua5.1 lua5.4; }
