@@ -85,6 +85,12 @@ for (const [what, spec, message] of rejected) {
   });
 }
 
+test('rejects a syncer name longer than a label value', async ({ cluster, ns }) => {
+  const result = await cluster.kubectl(['apply', '-n', ns, '-f', '-'], { input: syncer('s'.repeat(64), {}) });
+  assert.is.not(result.code, 0);
+  assert.match(result.stderr, /name must be at most 63 characters/);
+});
+
 test('accepts the boundary values', async ({ cluster, ns }) => {
   for (const [index, spec] of [{ interval: '1m' }, { interval: '1h30m' }, { maxRemovals: 0 }, { maxRemovals: '100%' }, { apiURL: 'http://127.0.0.1:8080' }].entries()) {
     await cluster.kubectlOk(['apply', '-n', ns, '-f', '-'], { input: syncer(`edge-${index}`, spec) });

@@ -26,6 +26,8 @@ export interface DesiredState {
   groups: Map<string, DesiredObject>;
   /** Object names of members whose record WeCom sent malformed: never removed, never rewritten. */
   protectedUsers: Set<string>;
+  /** Malformed member records without a usable userid: while any exist, nobody may be removed. */
+  unidentifiedRejects: number;
 }
 
 /** A label value: at most 63 characters, alphanumeric at both ends, `-_.` inside. */
@@ -125,5 +127,6 @@ export function desiredState(syncer: WeComSyncer, organization: Organization): D
       // A userid no name can be derived from has no object to protect.
     }
   }
-  return { users, groups, protectedUsers };
+  const unidentifiedRejects = organization.rejected.filter((r) => r.userid === undefined).length;
+  return { users, groups, protectedUsers, unidentifiedRejects };
 }

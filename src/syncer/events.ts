@@ -1,4 +1,4 @@
-import { CoreV1Api, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { WeComSyncer } from '../api/wecom-syncer.ts';
 import { API_VERSION } from '../api/group.ts';
@@ -11,7 +11,11 @@ export interface EventRecorder {
 interface Recorded {
   name: string;
   count: number;
+  firstSeen: number;
 }
+
+/** Repeats within this time bump the first Event's count; later ones start a new Event. */
+const EVENT_REUSE_MS = 50 * 60_000;
 
 /** Events kept in memory for deduplication; older ones are forgotten (and then recreated). */
 const MAX_REMEMBERED = 1000;
@@ -38,13 +42,18 @@ export class KubeEventRecorder implements EventRecorder {
     const now = new Date();
     try {
       const seen = this.#seen.get(key);
-      if (seen) {
+      // Events expire (an hour by default): an old one is recreated, not patched.
+      if (seen && now.getTime() - seen.firstSeen < EVENT_REUSE_MS) {
         seen.count++;
-        await this.#api.patchNamespacedEvent(
-          { name: seen.name, namespace, body: { count: seen.count, lastTimestamp: now } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
-        return;
+        try {
+          await this.#api.patchNamespacedEvent(
+            { name: seen.name, namespace, body: { count: seen.count, lastTimestamp: now } },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          );
+          return;
+        } catch (error) {
+          if (!(error instanceof ApiException && error.code === 404)) throw error;
+        }
       }
       const name = `${syncer.metadata.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
       await this.#api.createNamespacedEvent({
@@ -70,7 +79,7 @@ export class KubeEventRecorder implements EventRecorder {
         },
       });
       if (this.#seen.size >= MAX_REMEMBERED) this.#seen.delete(this.#seen.keys().next().value!);
-      this.#seen.set(key, { name, count: 1 });
+      this.#seen.set(key, { name, count: 1, firstSeen: now.getTime() });
     } catch (error) {
       this.#seen.delete(key);
       this.#logger.warn({ err: error instanceof Error ? error.message : String(error), reason }, 'could not record an Event');

@@ -12,6 +12,8 @@ export const SyncTrigger = {
   Interrupted: 'previous sync was interrupted',
   PreviousFailed: 'previous sync failed',
   IntervalElapsed: 'interval elapsed',
+  SecretChanged: 'Secret changed',
+  EditedByHand: 'objects were changed by hand',
 } as const;
 export type SyncTrigger = (typeof SyncTrigger)[keyof typeof SyncTrigger];
 

@@ -32,7 +32,7 @@ export function kubeSecretReader(kc: KubeConfig): SecretReader {
       data = (await api.readNamespacedSecret({ name: ref.name, namespace })).data;
     } catch (error) {
       if (error instanceof ApiException && error.code === 404) {
-        throw new SecretProblem('SecretNotFound', `Secret ${namespace}/${ref.name} not found; waiting for it to be created`);
+        throw new SecretProblem('SecretNotFound', `Secret ${namespace}/${ref.name} (key "${ref.key}") not found; waiting for it to be created`);
       }
       throw error;
     }

@@ -107,7 +107,8 @@ export function finalStatus(syncer: WeComSyncer, outcome: SyncOutcome, now: Date
 export function progressStatus(syncer: WeComSyncer, message: string, now: Date, readyUnknown: boolean): WeComSyncerStatus {
   const generation = syncer.metadata.generation;
   const extra = generation !== undefined ? { observedGeneration: generation } : {};
-  let conditions = setCondition(syncer.status?.conditions ?? [], { type: ConditionType.Reconciling, status: 'True', reason: Reason.Progressing, message, ...extra }, now);
+  // Stalled is present only while nothing improves without a human; a running sync is trying.
+  let conditions = setCondition(removeCondition(syncer.status?.conditions ?? [], ConditionType.Stalled), { type: ConditionType.Reconciling, status: 'True', reason: Reason.Progressing, message, ...extra }, now);
   if (readyUnknown || !conditions.some((c) => c.type === ConditionType.Ready)) {
     conditions = setCondition(conditions, { type: ConditionType.Ready, status: 'Unknown', reason: Reason.Progressing, message: `Sync in progress: ${message}`, ...extra }, now);
   }
