@@ -1,4 +1,5 @@
 import * as assert from 'uvu/assert';
+import type { WeComRequestInfo } from '../../src/wecom/client.ts';
 import { WeComError, WeComErrorReason } from '../../src/wecom/errors.ts';
 import { startSimulator } from '../support/simulator/server.ts';
 import { simulatorSuite } from '../support/simulator/suite.ts';
@@ -199,6 +200,30 @@ test('malformed member records are rejected one by one', async ({ sim }) => {
   assert.equal(listing.rejected.map((r) => r.userid), ['bad1', 'bad2', undefined, undefined, 'bad3']);
   assert.ok(listing.rejected.every((r) => r.departmentId === 1 && r.reason.length > 0));
   assert.ok(listing.members.length > 0);
+});
+
+test('tells onRequest of every attempt by endpoint, errcode and HTTP status, with no URL or credential', async ({ sim }) => {
+  const infos: WeComRequestInfo[] = [];
+  const { client } = clientFor(sim, { onRequest: (info) => infos.push(info) });
+  await client.listDepartments();
+  sim.setFaults({ script: [{ endpoint: 'user/list', errcode: -1 }, { endpoint: 'user/list', httpStatus: 502 }] });
+  await client.listMembers(1);
+  assert.equal(infos.map((i) => [i.endpoint, i.errcode, i.httpStatus]), [
+    ['gettoken', 0, 200],
+    ['department/list', 0, 200],
+    ['user/list', -1, 200],
+    ['user/list', undefined, 502],
+    ['user/list', 0, 200],
+  ]);
+  assert.ok(infos.every((i) => i.durationMs >= 0));
+  const text = JSON.stringify(infos);
+  for (const secret of [sim.corpSecret, ...sim.issuedTokens()]) assert.not.ok(text.includes(secret));
+});
+
+test('an onRequest that throws fails no call', async ({ sim }) => {
+  const { client } = clientFor(sim, { onRequest: () => { throw new Error('observer broke'); } });
+  const listing = await client.listDepartments();
+  assert.ok(listing.departments.length > 0);
 });
 
 test.run();
