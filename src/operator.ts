@@ -31,6 +31,8 @@ export interface OperatorOptions {
   registry?: Registry;
 }
 
+/** The first retry of a failing syncer; it doubles from here. Each retry fetches WeCom again. */
+const BASE_BACKOFF_MS = 2000;
 /** The longest backoff between retries of a failing syncer (a missing Secret is picked up within it). */
 const MAX_BACKOFF_MS = 60_000;
 
@@ -90,7 +92,7 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
     logger,
     onSyncFinished: syncerMetrics.syncFinished,
   });
-  const queue = new WorkQueue({ maxBackoffMs: MAX_BACKOFF_MS, listener: runtimeMetrics.workQueueListener('wecomsyncer') });
+  const queue = new WorkQueue({ baseBackoffMs: BASE_BACKOFF_MS, maxBackoffMs: MAX_BACKOFF_MS, listener: runtimeMetrics.workQueueListener('wecomsyncer') });
   const controller = new Controller({
     name: 'wecomsyncer', reconciler, logger, concurrency: options.concurrency, queue,
     listener: runtimeMetrics.controllerListener('wecomsyncer'),
@@ -120,15 +122,26 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
   // Owned objects: keep the index, and queue the owner when an object no
   // longer matches what its last sync wrote (edited or deleted by hand).
   const watchOwned = (informer: Informer<StoredObject>, index: OwnedIndex, pick: 'users' | 'groups'): void => {
-    const check = (object: StoredObject, deleted: boolean): void => {
+    const check = (object: StoredObject, deleted: boolean, initial = false): void => {
       const key = OwnedIndex.ownerKey(object);
-      const wanted = reconciler.desired(key)?.[pick].get(object.metadata.name);
+      const desired = reconciler.desired(key);
+      if (!desired) {
+        // No sync of this process to compare with yet. Adds from the first list
+        // are no edits; a later change or delete is, and the reconciler
+        // answers it with a rate-limited sync.
+        if (!initial) {
+          reconciler.editedByHand(key);
+          queue.add(key);
+        }
+        return;
+      }
+      const wanted = desired[pick].get(object.metadata.name);
       if (wanted && (deleted || wanted.fingerprint !== object.fingerprint)) queue.add(key);
     };
     informer.addHandlers({
       add: (object) => {
         index.upsert(object);
-        check(object, false);
+        check(object, false, !informer.hasSynced());
       },
       update: (before, after) => {
         // Relabelled to another syncer by hand: it leaves the old syncer's index.

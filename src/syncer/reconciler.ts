@@ -52,6 +52,9 @@ const HUMAN_NEEDED: ReadonlySet<string> = new Set([
   WeComErrorReason.SecretNotAllowed,
 ]);
 
+/** The least time between two syncs started by hand edits (after a restart, before a sync of its own). */
+const HAND_EDIT_SYNC_MIN_MS = 60_000;
+
 /** How often a syncer stalled on credentials re-reads its Secret to notice a fix. */
 const STALLED_RECHECK_MS = 60_000;
 
@@ -72,10 +75,22 @@ export class WeComSyncerReconciler implements Reconciler {
   readonly #desired = new Map<string, DesiredState>();
   /** Per syncer stalled on credentials: the inputs that failed, so WeCom is not asked again with them. */
   readonly #stalledOn = new Map<string, string>();
+  /** Syncers with hand edits this process could not judge yet. */
+  readonly #editedByHand = new Set<string>();
+  /** When a sync for hand edits last ran, per syncer: such syncs are rate-limited. */
+  readonly #handSyncAt = new Map<string, number>();
 
   constructor(deps: SyncerDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
+  }
+
+  /**
+   * Notes that an owned object of `key` was changed or deleted while this
+   * process has no sync of its own to compare with (it just restarted).
+   */
+  editedByHand(key: string): void {
+    this.#editedByHand.add(key);
   }
 
   /** What the last sync of `key` wanted, if this process ran one: for spotting hand edits. */
@@ -88,6 +103,8 @@ export class WeComSyncerReconciler implements Reconciler {
     if (!syncer || syncer.metadata.deletionTimestamp) {
       this.#desired.delete(key);
       this.#stalledOn.delete(key);
+      this.#editedByHand.delete(key);
+      this.#handSyncAt.delete(key);
       return {};
     }
     const logger = this.#deps.logger.child({ namespace: syncer.metadata.namespace, name: syncer.metadata.name });
@@ -102,9 +119,21 @@ export class WeComSyncerReconciler implements Reconciler {
     if (credentialsStalled && (trigger === undefined || trigger === SyncTrigger.IntervalElapsed || trigger === SyncTrigger.Interrupted)) {
       // Re-read the Secret (at most once a minute) to notice a fix; WeCom is called only if it changed.
       const digest = await this.#credentialsDigest(syncer).catch(() => undefined);
-      if (digest === undefined || digest === this.#stalledOn.get(key)) return { requeueAfterMs: STALLED_RECHECK_MS };
-      trigger = SyncTrigger.SyncRequested;
+      const failedWith = this.#stalledOn.get(key);
+      // A restarted operator does not know what failed: it takes the Secret as
+      // unchanged rather than risk another call with a secret WeCom refused.
+      if (failedWith === undefined && digest !== undefined) this.#stalledOn.set(key, digest);
+      if (digest === undefined || failedWith === undefined || digest === failedWith) return { requeueAfterMs: STALLED_RECHECK_MS };
+      trigger = SyncTrigger.SecretChanged;
     }
+    if (!trigger && !this.#desired.has(key) && this.#editedByHand.has(key) && !syncer.spec.suspend) {
+      // Hand edits seen before this process ran a sync: only a sync knows what to put back.
+      const since = now.getTime() - (this.#handSyncAt.get(key) ?? 0);
+      if (since >= HAND_EDIT_SYNC_MIN_MS) trigger = SyncTrigger.EditedByHand;
+      else return { requeueAfterMs: HAND_EDIT_SYNC_MIN_MS - since };
+    }
+    if (trigger === SyncTrigger.EditedByHand) this.#handSyncAt.set(key, now.getTime());
+    this.#editedByHand.delete(key);
     if (!trigger) {
       await this.#repair(key, syncer, logger, signal);
       return { requeueAfterMs: Math.max(1000, decision.nextSyncAt.getTime() - now.getTime()) };
@@ -112,17 +141,18 @@ export class WeComSyncerReconciler implements Reconciler {
 
     logger.info({ trigger }, syncer.spec.suspend ? 'testing the connection (suspended)' : 'sync starting');
     const request = syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT];
-    const nextSyncAt = new Date(now.getTime() + intervalMs(syncer));
+    const statusWrites = new StatusChannel(syncer, this.#deps.writeStatus);
     let outcome: SyncOutcome;
     try {
-      outcome = await this.#sync(key, syncer, trigger, logger, signal);
+      outcome = await this.#sync(key, syncer, trigger, logger, signal, statusWrites);
     } catch (error) {
       outcome = this.#failure(error, key);
       logger.warn({ reason: outcome.kind === 'failed' ? outcome.reason : undefined, err: outcome.kind === 'failed' ? outcome.message : undefined }, 'sync failed');
     }
     this.#deps.onSyncFinished?.(key, outcome, this.#now().getTime() - now.getTime());
-    const status = finalStatus(syncer, outcome, this.#now(), nextSyncAt, request);
-    await this.#deps.writeStatus(syncer, status);
+    const finished = this.#now();
+    const nextSyncAt = new Date(finished.getTime() + intervalMs(syncer));
+    await statusWrites.final(finalStatus(syncer, outcome, finished, nextSyncAt, request));
     await this.#recordEvent(syncer, outcome);
 
     if (outcome.kind === 'failed') {
@@ -142,7 +172,7 @@ export class WeComSyncerReconciler implements Reconciler {
     return secretsDigest([syncer.metadata.generation?.toString(), syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT], ...values]);
   }
 
-  async #sync(key: string, syncer: WeComSyncer, trigger: SyncTrigger, logger: Logger, signal: AbortSignal): Promise<SyncOutcome> {
+  async #sync(key: string, syncer: WeComSyncer, trigger: SyncTrigger, logger: Logger, signal: AbortSignal, statusWrites: StatusChannel): Promise<SyncOutcome> {
     const namespace = syncer.metadata.namespace ?? 'default';
     const apiURL = new URL(syncer.spec.apiURL);
     if (apiURL.protocol === 'http:' && !LOOPBACK_HOSTS.has(apiURL.hostname)) {
@@ -161,14 +191,14 @@ export class WeComSyncerReconciler implements Reconciler {
     }
 
     const startedNewGeneration = trigger === SyncTrigger.FirstSync || trigger === SyncTrigger.NewGeneration;
-    await this.#deps.writeStatus(syncer, progressStatus(syncer, `fetching from WeCom (${trigger})`, this.#now(), startedNewGeneration));
+    await statusWrites.progress(progressStatus(syncer, `fetching from WeCom (${trigger})`, this.#now(), startedNewGeneration));
     await connect(client, signal);
     let lastProgress = Date.now();
     const progressEvery = this.#deps.progressIntervalMs ?? 3000;
     const progress = (message: string): void => {
       if (Date.now() - lastProgress < progressEvery) return;
       lastProgress = Date.now();
-      void this.#deps.writeStatus(syncer, progressStatus(syncer, message, this.#now(), startedNewGeneration)).catch(() => {});
+      void statusWrites.progress(progressStatus(syncer, message, this.#now(), startedNewGeneration));
     };
     const organization = await fetchOrganization(client, {
       signal,
@@ -188,11 +218,17 @@ export class WeComSyncerReconciler implements Reconciler {
     this.#desired.set(key, desired);
     const stored = { users: this.#deps.users.of(key), groups: this.#deps.groups.of(key) };
     const policy = syncer.spec.removedUsers;
-    const userPlan = planSync({ desired: desired.users, stored: stored.users, protectedNames: desired.protectedUsers, policy, maxRemovals: syncer.spec.maxRemovals });
+    if (desired.unidentifiedRejects > 0) {
+      logger.warn({ count: desired.unidentifiedRejects }, 'member records without a usable userid: nobody is removed in this sync');
+    }
+    // A malformed record without a userid could be anyone: then nobody counts as gone.
+    const protectedNames = desired.unidentifiedRejects > 0 ? new Set(stored.users.keys()) : desired.protectedUsers;
+    const userPlan = planSync({ desired: desired.users, stored: stored.users, protectedNames, policy, maxRemovals: syncer.spec.maxRemovals });
     // A department that disappears (or every group, once syncGroups is off) is
     // deleted under Delete; Forbid and Keep keep the group: groups cannot be forbidden.
     const groupPolicy = policy === 'Delete' ? 'Delete' : 'Keep';
-    const groupPlan = planSync({ desired: desired.groups, stored: stored.groups, policy: groupPolicy, maxRemovals: syncer.spec.maxRemovals });
+    // Turning groups off is the user's own choice, not a WeCom mistake: the guard does not apply.
+    const groupPlan = planSync({ desired: desired.groups, stored: stored.groups, policy: groupPolicy, maxRemovals: syncer.spec.syncGroups ? syncer.spec.maxRemovals : '100%' });
     const total = writes(userPlan) + writes(groupPlan);
     logger.info({ members: organization.members.length, departments: organization.departments.length, writes: total }, 'planned');
 
@@ -260,9 +296,8 @@ export class WeComSyncerReconciler implements Reconciler {
     }
     if (isWeComError(error)) {
       const stalled = HUMAN_NEEDED.has(error.reason);
-      const code = error.errcode !== undefined ? ` (errcode ${error.errcode})` : '';
       const retry = stalled ? ' WeCom will not be called again until the Secret, the spec or a sync request changes.' : ' Retrying with backoff.';
-      return { kind: 'failed', reason: error.reason, message: `${error.message}${code}.${retry}`.replace('..', '.'), stalled, connected: !connectFailure };
+      return { kind: 'failed', reason: error.reason, message: `${error.message.replace(/\.?$/, '.')}${retry}`, stalled, connected: !connectFailure };
     }
     this.#stalledOn.delete(key);
     const message = error instanceof Error ? error.message : String(error);
@@ -275,6 +310,39 @@ export class WeComSyncerReconciler implements Reconciler {
     if (!ready) return;
     const normal = outcome.kind === 'suspended' || (outcome.kind === 'synced' && ready.status === 'True');
     await this.#deps.events.record(syncer, normal ? 'Normal' : 'Warning', ready.reason, ready.message);
+  }
+}
+
+/**
+ * Serializes one reconcile's status writes: progress writes are dropped while
+ * one is in flight or once the sync is finishing, and the final write goes
+ * after any pending one, so a late progress write can never undo it.
+ */
+class StatusChannel {
+  readonly #syncer: WeComSyncer;
+  readonly #write: SyncerDeps['writeStatus'];
+  #pending: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(syncer: WeComSyncer, write: SyncerDeps['writeStatus']) {
+    this.#syncer = syncer;
+    this.#write = write;
+  }
+
+  /** Writes progress unless a write is in flight or the sync is finishing; never throws. */
+  progress(status: WeComSyncerStatus): Promise<void> {
+    if (this.#closed || this.#pending) return Promise.resolve();
+    this.#pending = this.#write(this.#syncer, status)
+      .catch(() => {}) // progress is best effort; the final write reports the outcome
+      .finally(() => (this.#pending = undefined));
+    return this.#pending;
+  }
+
+  /** Waits for any progress write, then writes the final status. */
+  async final(status: WeComSyncerStatus): Promise<void> {
+    this.#closed = true;
+    await this.#pending;
+    await this.#write(this.#syncer, status);
   }
 }
 

@@ -1,0 +1,101 @@
+// The reconciler with real WeCom (the simulator over HTTP) and fakes at its
+// Kubernetes edges: the orderings and restarts a cluster test cannot pin down.
+import pino from 'pino';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { WeComSyncer, WeComSyncerStatus } from '../../src/api/wecom-syncer.ts';
+import type { ObjectWriter } from '../../src/syncer/object-writer.ts';
+import { OwnedIndex } from '../../src/syncer/owned-index.ts';
+import { type SyncerDeps, WeComSyncerReconciler } from '../../src/syncer/reconciler.ts';
+import { WeComClient } from '../../src/wecom/client.ts';
+import { startSimulator, type Simulator } from '../support/simulator/server.ts';
+import { makeSyncer } from '../support/syncer-fixtures.ts';
+
+const test = suite<{ sim: Simulator }>('reconciler');
+
+test.before.each(async (context) => {
+  context.sim = await startSimulator({ generate: { members: 30, departments: 6 } });
+});
+test.after.each(async ({ sim }) => {
+  await sim.close();
+});
+
+const quietWriter: ObjectWriter = {
+  create: async () => {},
+  update: async () => {},
+  forbid: async () => {},
+  delete: async () => {},
+};
+
+function deps(sim: Simulator, syncer: WeComSyncer, secret: string, overrides: Partial<SyncerDeps> = {}): SyncerDeps {
+  return {
+    getSyncer: () => syncer,
+    users: new OwnedIndex(),
+    groups: new OwnedIndex(),
+    readSecret: async () => secret,
+    writer: quietWriter,
+    writeStatus: async () => {},
+    events: { record: async () => {} },
+    wecomClient: (apiURL, corpId, secretValue) => new WeComClient({ apiURL, corpId, secret: secretValue, retry: { maxAttempts: 1 } }),
+    logger: pino({ level: 'silent' }),
+    ...overrides,
+  };
+}
+
+test('a slow progress write never lands after the final status', async ({ sim }) => {
+  sim.setFaults({ latencyMs: 20 });
+  const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId } });
+  const writes: Array<{ final: boolean; done: number }> = [];
+  let clock = 0;
+  const reconciler = new WeComSyncerReconciler(
+    deps(sim, syncer, sim.corpSecret, {
+      progressIntervalMs: 0,
+      writeStatus: async (_syncer, status: WeComSyncerStatus) => {
+        const final = status.lastSyncTime !== syncer.status?.lastSyncTime;
+        // Progress writes are slow; the final one is fast: the race the channel prevents.
+        await new Promise((resolve) => setTimeout(resolve, final ? 0 : 60));
+        writes.push({ final, done: ++clock });
+      },
+    }),
+  );
+  await reconciler.reconcile('casdoor/acme', new AbortController().signal);
+  assert.ok(writes.length >= 2, 'progress and final writes happened');
+  assert.is(writes.at(-1)?.final, true, 'the final status is the last write');
+  assert.is(writes.filter((w) => w.final).length, 1);
+});
+
+test('a restarted operator does not call WeCom again for a syncer stalled on its secret', async ({ sim }) => {
+  const stalled = { type: 'Stalled', status: 'True' as const, reason: 'InvalidSecret', message: 'x', lastTransitionTime: '2026-11-27T00:00:00Z', observedGeneration: 1 };
+  const ready = { ...stalled, type: 'Ready', status: 'False' as const };
+  const syncer = makeSyncer({
+    spec: { apiURL: sim.url, corpId: sim.corpId },
+    status: { observedGeneration: 1, lastSyncTime: '2020-01-01T00:00:00Z', conditions: [ready, stalled] },
+  });
+  const fresh = new WeComSyncerReconciler(deps(sim, syncer, 'still-wrong'));
+  const result = await fresh.reconcile('casdoor/acme', new AbortController().signal);
+  assert.is(sim.counters.calls['gettoken'] ?? 0, 0, 'the interval elapsed long ago, yet WeCom was not called');
+  assert.is(result.requeueAfterMs, 60_000);
+});
+
+test('a fixed Secret is noticed at the next recheck and synced', async ({ sim }) => {
+  const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId } });
+  let secret = 'wrong';
+  const statuses: WeComSyncerStatus[] = [];
+  const reconciler = new WeComSyncerReconciler(
+    deps(sim, syncer, '', {
+      readSecret: async () => secret,
+      writeStatus: async (_s, status) => void statuses.push(status),
+    }),
+  );
+  const first = await reconciler.reconcile('casdoor/acme', new AbortController().signal);
+  assert.is(first.requeueAfterMs, 60_000);
+  assert.is(sim.counters.calls['gettoken'], 1);
+  syncer.status = statuses.at(-1)!;
+  await reconciler.reconcile('casdoor/acme', new AbortController().signal);
+  assert.is(sim.counters.calls['gettoken'], 1, 'same secret: not called again');
+  secret = sim.corpSecret;
+  await reconciler.reconcile('casdoor/acme', new AbortController().signal);
+  assert.is(statuses.at(-1)?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+});
+
+test.run();
