@@ -5,9 +5,17 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
 import { buildOperator } from './operator.ts';
+import { kubeLeaseStore, leaseNamespace } from './runtime/kube-lease.ts';
+import { defaultIdentity, LeaderElector } from './runtime/leader-election.ts';
+import { parseGoDuration } from './syncer/duration.ts';
+
+/** The Lease that replicas elect their leader on, in --leader-election-namespace. */
+const LEASE_NAME = 'wecom-syncer-leader';
 
 const USAGE = `usage: wecom-syncer [--namespace NS]... [--concurrency N] [--log-level LEVEL]
-                    [--metrics-bind-address ADDR] [--health-probe-bind-address ADDR]`;
+                    [--metrics-bind-address ADDR] [--health-probe-bind-address ADDR]
+                    [--leader-elect [--leader-election-namespace NS] [--leader-election-lease-duration 15s]
+                     [--leader-election-renew-deadline 10s] [--leader-election-retry-period 2s]]`;
 
 function parseFlags() {
   const { values } = parseArgs({
@@ -15,6 +23,9 @@ function parseFlags() {
       namespace: { type: 'string', multiple: true, default: [] },
       'leader-elect': { type: 'boolean', default: false },
       'leader-election-namespace': { type: 'string' },
+      'leader-election-lease-duration': { type: 'string', default: '15s' },
+      'leader-election-renew-deadline': { type: 'string', default: '10s' },
+      'leader-election-retry-period': { type: 'string', default: '2s' },
       'metrics-bind-address': { type: 'string', default: ':8080' },
       'health-probe-bind-address': { type: 'string', default: ':8081' },
       concurrency: { type: 'string', default: '4' },
@@ -24,7 +35,19 @@ function parseFlags() {
   });
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a whole number of 1 or more, not "${values.concurrency}"`);
-  return { ...values, concurrency };
+  const durationMs = (flag: 'leader-election-lease-duration' | 'leader-election-renew-deadline' | 'leader-election-retry-period'): number => {
+    try {
+      return parseGoDuration(values[flag]);
+    } catch (error) {
+      throw new Error(`--${flag}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  const election = {
+    leaseDurationMs: durationMs('leader-election-lease-duration'),
+    renewDeadlineMs: durationMs('leader-election-renew-deadline'),
+    retryPeriodMs: durationMs('leader-election-retry-period'),
+  };
+  return { ...values, concurrency, election };
 }
 
 /** Parses `:8080`, `127.0.0.1:8080` or `0` (disabled) into a listen target. */
@@ -49,12 +72,23 @@ async function main(): Promise<void> {
     return;
   }
   const logger = pino({ level: flags['log-level'], base: { component: 'wecom-syncer' } });
-  if (flags['leader-elect']) {
-    throw new Error('--leader-elect is not available yet; run a single replica');
-  }
   const kc = new KubeConfig();
   kc.loadFromDefault();
-  const { manager, registry } = buildOperator({ kc, logger, namespaces: flags.namespace, concurrency: flags.concurrency });
+  let elector: LeaderElector | undefined;
+  if (flags['leader-elect']) {
+    const namespace = leaseNamespace(flags['leader-election-namespace']);
+    if (!namespace) throw new Error('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE) outside a cluster');
+    elector = new LeaderElector({
+      leases: kubeLeaseStore(kc, namespace, LEASE_NAME),
+      identity: defaultIdentity(),
+      logger,
+      ...flags.election,
+      // As controller-runtime does: a former leader must not go on reconciling, and a restart makes it a follower.
+      onLost: () => process.exit(1),
+    });
+    elector.start();
+  }
+  const { manager, registry } = buildOperator({ kc, logger, namespaces: flags.namespace, concurrency: flags.concurrency, ...(elector && { elected: elector.elected }) });
 
   const servers: Server[] = [];
   const probes = bindAddress(flags['health-probe-bind-address'], '--health-probe-bind-address');
@@ -91,7 +125,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    void manager.stop().then(() => {
+    // Release only once the controllers have stopped: a successor must not start while our syncs still run.
+    void manager.stop().then(() => elector?.release()).then(() => {
       for (const server of servers) server.close();
       process.exit(0);
     });
