@@ -5,8 +5,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
 import { buildOperator } from './operator.ts';
-import { kubeLeaseStore, leaseNamespace } from './runtime/kube-lease.ts';
-import { defaultIdentity, LeaderElector } from './runtime/leader-election.ts';
+import { defaultIdentity, kubeLeaseStore, LeaderElector, leaseNamespace } from './runtime/index.ts';
 import { parseGoDuration } from './syncer/duration.ts';
 
 /** The Lease that replicas elect their leader on, in --leader-election-namespace. */

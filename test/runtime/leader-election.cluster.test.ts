@@ -131,4 +131,15 @@ test('when the leader is killed, the other takes over once the lease expires and
   assert.ok(follower.log().includes(CONTROLLERS_STARTED));
 });
 
+test('a leader that finds another holder in the Lease exits 1 at once', async ({ env }) => {
+  const leader = replica(env);
+  await waitFor('a leader', async () => ((await holder(env)) !== '' ? true : undefined));
+  const patchedAt = Date.now();
+  await env.cluster.kubectlOk(['patch', 'lease', LEASE, '-n', env.ns, '--type=merge', '-p', '{"spec":{"holderIdentity":"intruder"}}']);
+  // SIGCONT leaves a running process alone: this only waits for the exit.
+  assert.is(await leader.kill('SIGCONT'), 1, 'exits non-zero, as a controller-runtime manager does');
+  assert.ok(Date.now() - patchedAt < 5_000, 'at its next renewal, not after the renew deadline');
+  assert.match(leader.log(), /lost leadership.*held by intruder|held by intruder.*lost leadership/);
+});
+
 test.run();
