@@ -139,6 +139,7 @@ export class LeaderElector {
     if (this.#loop || this.#stop.signal.aborted) return;
     this.#loop = this.#run(this.#stop.signal).catch((err: unknown) => {
       // #run catches every store error itself; reaching here is a bug, and leadership cannot be trusted.
+      this.#logger.error({ err: toError(err) }, 'leader election stopped');
       this.#lose(`leader election failed: ${toError(err).message}`);
     });
   }
