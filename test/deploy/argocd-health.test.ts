@@ -2,9 +2,11 @@
 // against sample WeComSyncers: Debian's lua5.1 (the language of gopher-lua,
 // which Argo CD embeds) and lua5.4. `make test` installs both (`make tools`).
 import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
 
 const SCRIPT = join(import.meta.dirname, '..', '..', 'deploy', 'argocd', 'health-wecomsyncer.lua');
 const test = suite('Argo CD health check');
@@ -115,6 +117,12 @@ test('Suspended: spec.suspend with the connection test passing', () => {
   assert.equal(health(syncer({ suspend: true, conditions: [suspended, connected] })), { status: 'Suspended', message: suspended.message });
   // Suspended after having synced: the old Ready=True stays until the connection test ends.
   assert.is(health(syncer({ suspend: true, conditions: [synced, connected] })).status, 'Suspended');
+});
+
+test('the argocd-cm patch holds the same script under the key Argo CD reads', async () => {
+  const patch = parse(await readFile(join(import.meta.dirname, '..', '..', 'deploy', 'argocd', 'argocd-cm-patch.yaml'), 'utf8')) as { data: Record<string, string> };
+  assert.equal(Object.keys(patch.data), ['resource.customizations.health.casdoor.org_WeComSyncer']);
+  assert.is(patch.data['resource.customizations.health.casdoor.org_WeComSyncer'], await readFile(SCRIPT, 'utf8'));
 });
 
 test.run();
