@@ -114,8 +114,10 @@ test('the bindings name the operator\'s ServiceAccount; the Lease Role is namesp
     assert.equal(binding.subjects, [{ kind: 'ServiceAccount', name: 'wecom-syncer', namespace: 'wecom-syncer' }]);
   }
   const lease = find(base, 'Role', 'wecom-syncer-leader-election') as Manifest & { rules: Rule[] };
-  assert.equal(verbs(lease.rules, 'coordination.k8s.io', 'leases'), ['create', 'get', 'update']);
-  assert.is(lease.rules.length, 1);
+  assert.equal(lease.rules, [
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['wecom-syncer-leader'], verbs: ['get', 'update'] },
+  ], 'create in the namespace; get and update the one Lease main.ts elects on');
 });
 
 test('the Deployment: 2 replicas, leader election, POD_NAMESPACE, probes, metrics, resources', () => {

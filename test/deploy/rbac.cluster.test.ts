@@ -196,7 +196,9 @@ test('deploy/: the ServiceAccount cannot list, watch or change Secrets, nor crea
     [true, 'create', 'events', '-n', app],
     [true, 'patch', 'events', '-n', app],
     [false, 'delete', 'events', '-n', app],
-    [true, 'update', 'leases.coordination.k8s.io', '-n', operatorNs],
+    [true, 'update', 'leases.coordination.k8s.io/wecom-syncer-leader', '-n', operatorNs],
+    [false, 'update', 'leases.coordination.k8s.io/another-lease', '-n', operatorNs],
+    [true, 'create', 'leases.coordination.k8s.io', '-n', operatorNs],
     [false, 'create', 'leases.coordination.k8s.io', '-n', app],
     [false, 'delete', 'leases.coordination.k8s.io', '-n', operatorNs],
   ];
