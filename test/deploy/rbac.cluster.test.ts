@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { testCluster, type TestCluster } from '../support/cluster.ts';
 import { type OperatorProcess, startOperator } from '../support/operator.ts';
 import { type Simulator, startSimulator } from '../support/simulator/server.ts';
@@ -34,6 +34,8 @@ interface Install {
   /** The `--as` of `kubectl auth can-i` for its ServiceAccount. */
   as: string;
   kubeconfig: string;
+  /** The objects applied, as kustomize rendered them. */
+  objects: Array<{ kind: string; spec?: { template?: { metadata: object; spec: object } } }>;
 }
 
 /**
@@ -60,7 +62,13 @@ async function install(context: Context, variant: 'deploy' | 'deploy/namespaced'
   const rendered = await cluster.kubectlOk(['kustomize', overlay]);
   await cluster.kubectlOk(['apply', '-f', '-'], { input: rendered });
   const serviceAccount = `wecom-syncer${suffix}`;
-  return { namespace, serviceAccount, as: `system:serviceaccount:${namespace}:${serviceAccount}`, kubeconfig: await tokenKubeconfig(context, namespace, serviceAccount) };
+  return {
+    namespace,
+    serviceAccount,
+    as: `system:serviceaccount:${namespace}:${serviceAccount}`,
+    kubeconfig: await tokenKubeconfig(context, namespace, serviceAccount),
+    objects: parseAllDocuments(rendered).map((doc) => doc.toJSON() as Install['objects'][number]),
+  };
 }
 
 /** `kubectl create token` for `serviceAccount`, in a kubeconfig with the cluster's address and CA and nothing else. */
@@ -150,9 +158,15 @@ test('deploy/: the ServiceAccount\'s token alone runs a full sync in another nam
   const operator = await install(context, 'deploy', 'rbac-op');
   const app = await context.cluster.namespace('rbac-app');
   context.namespaces.push(app);
-  // The namespace is held to the restricted Pod Security Standard.
-  const labels = JSON.parse(await cluster.kubectlOk(['get', 'namespace', operator.namespace, '-o', 'jsonpath={.metadata.labels}'])) as Record<string, string>;
-  assert.is(labels['pod-security.kubernetes.io/enforce'], 'restricted');
+  // The namespace enforces the restricted Pod Security Standard, and the Deployment's pod passes it.
+  const template = operator.objects.find((object) => object.kind === 'Deployment')?.spec?.template;
+  assert.ok(template);
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { ...template.metadata, name: 'operator' }, spec: template.spec };
+  const admitted = await cluster.kubectl(['create', '-n', operator.namespace, '--dry-run=server', '-f', '-'], { input: JSON.stringify(pod) });
+  assert.is(admitted.code, 0, admitted.stderr);
+  assert.is(admitted.stderr, '', 'no Pod Security warning');
+  const plain = await cluster.kubectl(['run', 'plain', '--image=busybox', '-n', operator.namespace, '--dry-run=server']);
+  assert.match(plain.stderr, /violates PodSecurity "restricted/, 'a pod without the securityContext is refused');
 
   const process = startOperator(operator.kubeconfig, app, ['--leader-elect', `--leader-election-namespace=${operator.namespace}`]);
   context.operators.push(process);
