@@ -1,44 +1,14 @@
 // The Argo CD health check in deploy/argocd/, run by real Lua interpreters
 // against sample WeComSyncers: Debian's lua5.1 (the language of gopher-lua,
 // which Argo CD embeds) and lua5.4. `make test` installs both (`make tools`).
-import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
+import { argoHealth, HEALTH_SCRIPT } from '../support/argocd-health.ts';
 
-const SCRIPT = join(import.meta.dirname, '..', '..', 'deploy', 'argocd', 'health-wecomsyncer.lua');
 const test = suite('Argo CD health check');
-
-/** A JSON value as a Lua table constructor, the way Argo CD hands the object to the script. */
-function toLua(value: unknown): string {
-  if (value === null || value === undefined) return 'nil';
-  if (typeof value === 'string') return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return `{${value.map(toLua).join(', ')}}`;
-  return `{${Object.entries(value as Record<string, unknown>).map(([key, item]) => `[${toLua(key)}] = ${toLua(item)}`).join(', ')}}`;
-}
-
-const INTERPRETERS = ['lua5.1', 'lua5.4'];
-
-/** Runs the health check on `object` with every interpreter and returns Argo CD's {status, message}. */
-function health(object: unknown): { status: string; message: string } {
-  const harness = `obj = ${toLua(object)}
-local check = assert(loadfile(${toLua(SCRIPT)}))
-local hs = check()
-io.write(hs.status, "\\n", hs.message)`;
-  const outputs = INTERPRETERS.map((lua) => {
-    const result = spawnSync(lua, ['-'], { input: harness, encoding: 'utf8' });
-    if (result.error) throw new Error(`${lua} is not installed (make tools installs it): ${result.error.message}`);
-    assert.is(result.stderr, '', `${lua} ran the script without an error`);
-    assert.is(result.status, 0);
-    return result.stdout;
-  });
-  assert.is(outputs[1], outputs[0], 'Lua 5.1 and 5.4 agree');
-  const [status = '', message = ''] = (outputs[0] ?? '').split('\n');
-  return { status, message };
-}
 
 type Condition = { type: string; status: string; reason: string; message: string };
 
@@ -63,29 +33,29 @@ const connected: Condition = { type: 'Connected', status: 'True', reason: 'Conne
 const synced: Condition = { type: 'Ready', status: 'True', reason: 'Synced', message: 'Synced 36 users from 14 departments: 0 created, 0 updated, 0 removed, 36 unchanged' };
 
 test('Healthy: Ready=True for the current generation', () => {
-  assert.equal(health(syncer({ conditions: [synced, connected] })), { status: 'Healthy', message: synced.message });
+  assert.equal(argoHealth(syncer({ conditions: [synced, connected] })), { status: 'Healthy', message: synced.message });
 });
 
 test('Progressing: no status yet', () => {
-  assert.is(health(syncer({})).status, 'Progressing');
-  assert.is(health({ ...syncer({}), status: { conditions: [] } }).status, 'Progressing');
+  assert.is(argoHealth(syncer({})).status, 'Progressing');
+  assert.is(argoHealth({ ...syncer({}), status: { conditions: [] } }).status, 'Progressing');
 });
 
 test('Progressing: the status answers an older generation, even a Ready or Stalled one', () => {
-  assert.equal(health(syncer({ generation: 3, observedGeneration: 2, conditions: [synced, connected] })), {
+  assert.equal(argoHealth(syncer({ generation: 3, observedGeneration: 2, conditions: [synced, connected] })), {
     status: 'Progressing',
     message: 'Waiting for the operator to observe generation 3',
   });
   const stalled: Condition = { type: 'Stalled', status: 'True', reason: 'InvalidSecret', message: 'WeCom rejected the secret' };
-  assert.is(health(syncer({ generation: 3, observedGeneration: 2, conditions: [stalled] })).status, 'Progressing');
+  assert.is(argoHealth(syncer({ generation: 3, observedGeneration: 2, conditions: [stalled] })).status, 'Progressing');
 });
 
 test('Progressing: a sync is running, with its progress as the message', () => {
   const reconciling: Condition = { type: 'Reconciling', status: 'True', reason: 'Progressing', message: 'written 4200/10000' };
   const unknown: Condition = { type: 'Ready', status: 'Unknown', reason: 'Progressing', message: 'Sync in progress: written 4200/10000' };
-  assert.equal(health(syncer({ conditions: [unknown, reconciling] })), { status: 'Progressing', message: 'written 4200/10000' });
+  assert.equal(argoHealth(syncer({ conditions: [unknown, reconciling] })), { status: 'Progressing', message: 'written 4200/10000' });
   // A later sync of a syncer that was Ready.
-  assert.is(health(syncer({ conditions: [synced, connected, reconciling] })).status, 'Progressing');
+  assert.is(argoHealth(syncer({ conditions: [synced, connected, reconciling] })).status, 'Progressing');
 });
 
 test('Degraded: Stalled=True, with the message a person acts on', () => {
@@ -95,34 +65,34 @@ test('Degraded: Stalled=True, with the message a person acts on', () => {
     { type: 'Connected', status: 'False', reason: 'InvalidSecret', message },
     { type: 'Stalled', status: 'True', reason: 'InvalidSecret', message },
   ];
-  assert.equal(health(syncer({ conditions })), { status: 'Degraded', message });
+  assert.equal(argoHealth(syncer({ conditions })), { status: 'Degraded', message });
   // Suspension does not hide a failed connection test.
-  assert.is(health(syncer({ suspend: true, conditions })).status, 'Degraded');
+  assert.is(argoHealth(syncer({ suspend: true, conditions })).status, 'Degraded');
 });
 
 test('Degraded: Ready=False with a failure reason, stalled or not', () => {
   const missing: Condition = { type: 'Ready', status: 'False', reason: 'SecretNotFound', message: 'Secret casdoor/acme-wecom not found; retrying' };
-  assert.equal(health(syncer({ conditions: [missing] })), { status: 'Degraded', message: missing.message });
+  assert.equal(argoHealth(syncer({ conditions: [missing] })), { status: 'Degraded', message: missing.message });
   const blocked = 'Removal blocked: the sync would remove 12 users (limit 4)';
-  assert.is(health(syncer({ conditions: [
+  assert.is(argoHealth(syncer({ conditions: [
     { type: 'Ready', status: 'False', reason: 'RemovalsBlocked', message: blocked },
     connected,
     { type: 'Stalled', status: 'True', reason: 'RemovalsBlocked', message: blocked },
   ] })).status, 'Degraded');
-  assert.is(health(syncer({ suspend: true, conditions: [{ type: 'Ready', status: 'False', reason: 'Unreachable', message: 'timeout' }] })).status, 'Degraded');
+  assert.is(argoHealth(syncer({ suspend: true, conditions: [{ type: 'Ready', status: 'False', reason: 'Unreachable', message: 'timeout' }] })).status, 'Degraded');
 });
 
 test('Suspended: spec.suspend with the connection test passing', () => {
   const suspended: Condition = { type: 'Ready', status: 'False', reason: 'Suspended', message: 'Suspended: the connection works; no user is written until spec.suspend is false' };
-  assert.equal(health(syncer({ suspend: true, conditions: [suspended, connected] })), { status: 'Suspended', message: suspended.message });
+  assert.equal(argoHealth(syncer({ suspend: true, conditions: [suspended, connected] })), { status: 'Suspended', message: suspended.message });
   // Suspended after having synced: the old Ready=True stays until the connection test ends.
-  assert.is(health(syncer({ suspend: true, conditions: [synced, connected] })).status, 'Suspended');
+  assert.is(argoHealth(syncer({ suspend: true, conditions: [synced, connected] })).status, 'Suspended');
 });
 
 test('the argocd-cm patch holds the same script under the key Argo CD reads', async () => {
   const patch = parse(await readFile(join(import.meta.dirname, '..', '..', 'deploy', 'argocd', 'argocd-cm-patch.yaml'), 'utf8')) as { data: Record<string, string> };
   assert.equal(Object.keys(patch.data), ['resource.customizations.health.casdoor.org_WeComSyncer']);
-  assert.is(patch.data['resource.customizations.health.casdoor.org_WeComSyncer'], await readFile(SCRIPT, 'utf8'));
+  assert.is(patch.data['resource.customizations.health.casdoor.org_WeComSyncer'], await readFile(HEALTH_SCRIPT, 'utf8'));
 });
 
 test.run();
