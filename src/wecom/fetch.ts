@@ -109,12 +109,15 @@ function departmentFailure(departmentId: number, error: unknown): unknown {
 }
 
 /**
- * One member per userid. WeCom's userids are unique ignoring case, so a second record
- * whose userid differs from a first only in case is hostile or broken: it is rejected,
- * which keeps object names (derived from the case-folded userid) collision-free.
+ * One member per userid. WeCom's userids are unique ignoring case, so records whose
+ * userids differ only in case are hostile or broken, and nothing tells which one is
+ * real: all of them are rejected (their object, named from the case-folded userid,
+ * is then neither rewritten nor removed), so no record can take over another's object.
  */
 function mergeMembers(departments: Department[], listings: MemberListing[]): { members: Member[]; rejected: RejectedMember[] } {
   const byFolded = new Map<string, Member>();
+  /** Per folded userid that clashes: each spelling and the department that listed it first. */
+  const clashes = new Map<string, Map<string, number | undefined>>();
   const rejected: RejectedMember[] = [];
   listings.forEach((listing, index) => {
     rejected.push(...listing.rejected);
@@ -124,12 +127,19 @@ function mergeMembers(departments: Department[], listings: MemberListing[]): { m
       if (!known) {
         byFolded.set(folded, { ...member, departments: [...member.departments] });
       } else if (known.userid !== member.userid) {
-        rejected.push({ userid: member.userid, departmentId: departments[index]?.id, reason: `duplicate of userid ${known.userid} ignoring case` });
+        const spellings = clashes.get(folded) ?? new Map([[known.userid, known.departments[0]]]);
+        if (!spellings.has(member.userid)) spellings.set(member.userid, departments[index]?.id);
+        clashes.set(folded, spellings);
       } else {
         for (const id of member.departments) if (!known.departments.includes(id)) known.departments.push(id);
       }
     }
   });
+  for (const [folded, spellings] of clashes) {
+    byFolded.delete(folded);
+    const reason = `userids ${[...spellings.keys()].join(', ')} differ only in case, which WeCom does not allow: none of them is synced`;
+    for (const [userid, departmentId] of spellings) rejected.push({ userid, departmentId, reason });
+  }
   const members = [...byFolded.values()];
   const exact = new Set(members.map((m) => m.userid));
   // A record rejected in one listing but valid in another is the valid member, not a rejection.
