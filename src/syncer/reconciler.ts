@@ -266,6 +266,12 @@ export class WeComSyncerReconciler implements Reconciler {
         groupsFailed: groupCounts.failed,
       },
       ...(Object.keys(blocked).length > 0 && { blocked }),
+      ...(organization.rejected.length > 0 && {
+        rejected: {
+          count: organization.rejected.length,
+          examples: organization.rejected.slice(0, 3).map((r) => `${r.userid ?? `a record without a valid userid in department ${r.departmentId ?? '?'}`}: ${r.reason}`.slice(0, 200)),
+        },
+      }),
     };
   }
 

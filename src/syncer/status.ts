@@ -10,6 +10,8 @@ export type SyncOutcome =
       counts: Required<SyncCounts>;
       /** Removals the guard held back, users and groups. */
       blocked?: { users?: { wanted: number; limit: number }; groups?: { wanted: number; limit: number } };
+      /** Member records WeCom sent malformed, left as they are: how many, and a few as "userid: reason". */
+      rejected?: { count: number; examples: string[] };
     }
   | { kind: 'suspended'; departments: number }
   | {
@@ -32,8 +34,12 @@ function syncedMessage(outcome: Extract<SyncOutcome, { kind: 'synced' }>): strin
   const groups = c.groupsCreated + c.groupsUpdated + c.groupsRemoved > 0
     ? `; groups: ${c.groupsCreated} created, ${c.groupsUpdated} updated, ${c.groupsRemoved} removed`
     : '';
+  const rejected = outcome.rejected && outcome.rejected.count > 0
+    ? `. ${plural(outcome.rejected.count, 'member record')} from WeCom malformed and left as they are ` +
+      `(${outcome.rejected.examples.join('; ')}${outcome.rejected.count > outcome.rejected.examples.length ? '; …' : ''}): see the operator log`
+    : '';
   return `Synced ${plural(outcome.users.total, 'user')} from ${plural(outcome.departments, 'department')}: ` +
-    `${c.created} created, ${c.updated} updated, ${c.removed} removed, ${c.unchanged} unchanged${groups}`;
+    `${c.created} created, ${c.updated} updated, ${c.removed} removed, ${c.unchanged} unchanged${groups}${rejected}`;
 }
 
 /** The sentence for removals the guard held back. */

@@ -47,6 +47,13 @@ test('a successful sync is Ready True Synced with its counts', () => {
   assert.is(get(status, 'Connected')?.status, 'True');
 });
 
+test('malformed member records are counted in Ready, with a few examples', () => {
+  const ready = get(final(synced({ rejected: { count: 4, examples: ['lisi: status is not an integer', 'Bob: name is longer than 4096 characters'] } })), 'Ready')!;
+  assert.is(ready.status, 'True');
+  assert.match(ready.message, '336 unchanged. 4 member records from WeCom malformed and left as they are (lisi: status is not an integer; Bob: name is longer than 4096 characters; …): see the operator log');
+  assert.not.match(get(final(synced()), 'Ready')!.message, /malformed/);
+});
+
 test('times are whole seconds: last sync, last success and next sync', () => {
   const status = final(synced());
   assert.is(status.lastSyncTime, '2026-11-26T10:00:00Z');
