@@ -7,8 +7,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { SimMember } from '../support/simulator/org.ts';
-import { leakedSecrets, type StoredUser, type SyncerEnv, syncerEnv } from '../support/syncer-env.ts';
+import { type StoredUser, type SyncerEnv, syncerEnv } from '../support/syncer-env.ts';
 import { smallOrg } from '../syncer/fixtures.ts';
+import { closeAndScanForSecrets } from './support.ts';
 
 const test = suite<{ env: SyncerEnv }>('hostile input, end to end');
 
@@ -23,13 +24,7 @@ test.before.each(({ env }) => {
   env.sim.resetFaults();
 });
 
-test.after(async ({ env }) => {
-  const events = await env.cluster.kubectlOk(['get', 'events', '-A', '-o', 'json']);
-  const statuses = await env.cluster.kubectlOk(['get', 'wcs', '-A', '-o', 'json']);
-  const leaks = leakedSecrets(env.sim, [env.operator.log(), events, statuses]);
-  await env.close();
-  assert.equal(leaks, [], 'a secret or token reached the log, an Event or status');
-});
+test.after(({ env }) => closeAndScanForSecrets(env));
 
 /** Every CasdoorUser by name: resourceVersion and spec. */
 async function snapshot(env: SyncerEnv): Promise<Map<string, StoredUser>> {

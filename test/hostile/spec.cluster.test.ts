@@ -4,8 +4,9 @@
 // loopback (Stalled, InsecureAPIURL). None of them calls WeCom.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { leakedSecrets, type StoredCondition, type SyncerEnv, syncerEnv } from '../support/syncer-env.ts';
+import { type StoredCondition, type SyncerEnv, syncerEnv } from '../support/syncer-env.ts';
 import { smallOrg } from '../syncer/fixtures.ts';
+import { closeAndScanForSecrets } from './support.ts';
 
 const test = suite<{ env: SyncerEnv }>('unusable specs, end to end');
 
@@ -13,13 +14,7 @@ test.before(async (context) => {
   context.env = await syncerEnv('badspec', { org: smallOrg() });
 });
 
-test.after(async ({ env }) => {
-  const events = await env.cluster.kubectlOk(['get', 'events', '-A', '-o', 'json']);
-  const statuses = await env.cluster.kubectlOk(['get', 'wcs', '-A', '-o', 'json']);
-  const leaks = leakedSecrets(env.sim, [env.operator.log(), events, statuses]);
-  await env.close();
-  assert.equal(leaks, [], 'a secret or token reached the log, an Event or status');
-});
+test.after(({ env }) => closeAndScanForSecrets(env));
 
 /** Applies a Secret `name` whose `data` holds these raw bytes per key. */
 async function applySecret(env: SyncerEnv, name: string, data: Record<string, Buffer>): Promise<void> {
