@@ -50,7 +50,8 @@ export function testCluster(): Promise<TestCluster> {
   return shared;
 }
 
-function makeCluster(kubeconfig: string, dir: string): TestCluster {
+/** The harness over any control plane's kubeconfig (the shared one, or a private one of a fault test). */
+export function makeCluster(kubeconfig: string, dir: string): TestCluster {
   const kubectl: TestCluster['kubectl'] = (args, options = {}) =>
     new Promise((resolve) => {
       const child = spawn('kubectl', [`--kubeconfig=${kubeconfig}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });

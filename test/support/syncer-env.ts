@@ -51,7 +51,7 @@ export interface SyncerEnv {
   syncer(name: string): Promise<StoredSyncer>;
   condition(name: string, type: string): Promise<StoredCondition | undefined>;
   /** Waits until Ready has status `status` for the current generation, and returns the syncer. */
-  waitReady(name: string, status?: 'True' | 'False', timeoutMs?: number): Promise<StoredSyncer>;
+  waitReady(name: string, status?: 'True' | 'False', timeoutMs?: number, pollMs?: number): Promise<StoredSyncer>;
   /** Sets the sync-request annotation to a new value and waits until status says it was handled. */
   requestSync(name: string): Promise<StoredSyncer>;
   users(selector?: string): Promise<StoredUser[]>;
@@ -61,9 +61,12 @@ export interface SyncerEnv {
 
 let requests = 0;
 
-/** Creates the namespace, the simulator, the Secret and starts the operator. */
-export async function syncerEnv(prefix: string, simOptions: SimulatorOptions = {}): Promise<SyncerEnv> {
-  const cluster = await testCluster();
+/**
+ * Creates the namespace, the simulator, the Secret and starts the operator, on
+ * the run's shared control plane or on `onCluster` (a fault test's own).
+ */
+export async function syncerEnv(prefix: string, simOptions: SimulatorOptions = {}, onCluster?: TestCluster): Promise<SyncerEnv> {
+  const cluster = onCluster ?? (await testCluster());
   await cluster.kubectlOk(['apply', '--server-side', '-f', 'crds/']);
   await cluster.kubectlOk(['wait', '--for=condition=Established', '-f', 'crds/']);
   const ns = await cluster.namespace(prefix);
@@ -90,13 +93,13 @@ export async function syncerEnv(prefix: string, simOptions: SimulatorOptions = {
     async condition(name, type) {
       return (await env.syncer(name)).status?.conditions?.find((c) => c.type === type);
     },
-    waitReady(name, status = 'True', timeoutMs = 30_000) {
+    waitReady(name, status = 'True', timeoutMs = 30_000, pollMs = 200) {
       return waitFor(`Ready=${status} on ${name}`, async () => {
         const syncer = await env.syncer(name);
         const ready = syncer.status?.conditions?.find((c) => c.type === 'Ready');
         const reconciling = syncer.status?.conditions?.some((c) => c.type === 'Reconciling');
         return ready?.status === status && ready.observedGeneration === syncer.metadata.generation && !reconciling ? syncer : undefined;
-      }, timeoutMs);
+      }, timeoutMs, pollMs);
     },
     async requestSync(name) {
       const value = `request-${++requests}-${Date.now()}`;
