@@ -116,8 +116,9 @@ export async function syncerEnv(prefix: string, simOptions: SimulatorOptions = {
       return (await getJSON<{ items: StoredUser[] }>(['get', 'cg', ...(selector ? ['-l', selector] : [])])).items;
     },
     async close() {
-      await operator.kill();
-      await sim.close();
+      // The env's current ones: a test may have restarted the operator or the simulator.
+      await env.operator.kill();
+      await env.sim.close();
       await cluster.kubectl(['delete', 'namespace', ns, '--wait=false']);
     },
   };
