@@ -1,14 +1,18 @@
 // What the image runs, without a Docker engine: the files the Dockerfile's
-// final stage copies (package.json, src/, production node_modules only) put in
-// a temporary directory, made read-only, and run with the image's ENTRYPOINT
-// as the image's numeric non-root USER. It must print its usage, start, and
-// answer /healthz and /metrics: proof that no dev dependency and no write to
-// its own files is needed at run time.
+// final stage copies (package.json, production node_modules only, and dist/,
+// which the build stage compiles from src/) put in a temporary directory, made
+// read-only, and run with the image's ENTRYPOINT as the image's numeric
+// non-root USER. The build stage is emulated too: its COPY lines fill a
+// temporary build directory from the checkout (only what .dockerignore admits),
+// its `npm ci` is the checkout's full node_modules, and its `npm run build`
+// runs there, so dist/ is what `docker build` would compile. It must print its
+// usage, start, and answer /healthz and /metrics: proof that no dev dependency,
+// no TypeScript source and no write to its own files is needed at run time.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { waitFor } from '../support/wait.ts';
@@ -16,11 +20,78 @@ import { waitFor } from '../support/wait.ts';
 const ROOT = join(import.meta.dirname, '..', '..');
 const test = suite<{ dir: string; entrypoint: string[]; user: { uid: number; gid: number } }>('image contents');
 
+interface Stage {
+  name: string | undefined;
+  /** The stage's instructions, FROM first, without comments and blank lines. */
+  lines: string[];
+}
+
+/** The Dockerfile's stages, in order. */
+async function stages(): Promise<Stage[]> {
+  const lines = (await readFile(join(ROOT, 'Dockerfile'), 'utf8')).split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+  const result: Stage[] = [];
+  for (const line of lines) {
+    if (line.startsWith('FROM ')) result.push({ name: /\sAS\s+(\S+)$/i.exec(line)?.[1], lines: [] });
+    result.at(-1)?.lines.push(line);
+  }
+  return result;
+}
+
 /** The Dockerfile's instructions after its last FROM: the final stage. */
 async function finalStage(): Promise<string[]> {
-  const lines = (await readFile(join(ROOT, 'Dockerfile'), 'utf8')).split('\n').map((line) => line.trim());
-  const from = lines.findLastIndex((line) => line.startsWith('FROM '));
-  return lines.slice(from).filter((line) => line !== '' && !line.startsWith('#'));
+  return (await stages()).at(-1)?.lines ?? [];
+}
+
+/** A COPY line's --from stage (if any), sources and destination. */
+function parseCopy(line: string): { from: string | undefined; sources: string[]; target: string } {
+  const words = line.split(/\s+/).slice(1);
+  const from = words.find((word) => word.startsWith('--from='))?.slice('--from='.length);
+  const paths = words.filter((word) => !word.startsWith('--'));
+  return { from, sources: paths.slice(0, -1), target: paths.at(-1) ?? '' };
+}
+
+/** The .dockerignore allowlist: `*`, then `!name` for each admitted file or directory. */
+async function dockerignore(): Promise<string[]> {
+  return (await readFile(join(ROOT, '.dockerignore'), 'utf8')).split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'));
+}
+
+/** Copies `source`, relative to `from`, as Docker's COPY does: a directory's contents into the target. */
+async function copy(from: string, source: string, dir: string, target: string): Promise<void> {
+  const isDirectory = (await stat(join(from, source))).isDirectory();
+  const destination = join(dir, !isDirectory && target.endsWith('/') ? join(target, basename(source)) : target);
+  await cp(join(from, source), destination, { recursive: true });
+}
+
+/**
+ * Runs the named stage of the Dockerfile in a temporary directory standing for
+ * its /app, and returns that directory. Only the instructions a build stage
+ * needs are understood; anything else fails the test rather than be skipped.
+ */
+async function buildStage(name: string): Promise<string> {
+  const stage = (await stages()).find((candidate) => candidate.name === name);
+  assert.ok(stage, `the Dockerfile has a stage named ${name}`);
+  const admitted = await dockerignore();
+  const dir = await mkdtemp(join(tmpdir(), `wecom-syncer-${name}-`));
+  for (const line of stage.lines.slice(1)) {
+    if (line === 'WORKDIR /app') continue;
+    if (line.startsWith('COPY ')) {
+      const { from, sources, target } = parseCopy(line);
+      assert.is(from, undefined, `${name} copies from the build context only`);
+      for (const source of sources) {
+        assert.ok(admitted.includes(`!${source}`) || admitted.includes(`!${source}/`), `.dockerignore admits ${source}`);
+        await copy(ROOT, source, dir, target);
+      }
+    } else if (/^RUN npm ci(?! .*--omit=dev)/.test(line)) {
+      // npm ci with dev dependencies: the checkout's own install of the same lockfile.
+      await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    } else if (line === 'RUN npm run build') {
+      const result = spawnSync('npm', ['run', 'build'], { cwd: dir, encoding: 'utf8' });
+      assert.is(result.status, 0, `npm run build failed: ${result.stdout}${result.stderr}`);
+    } else {
+      assert.unreachable(`the test cannot emulate this instruction of stage ${name}: ${line}`);
+    }
+  }
+  return dir;
 }
 
 /** The package directories `npm ci --omit=dev` installs, relative to the project root. */
@@ -56,17 +127,30 @@ test.before(async (context) => {
   context.user = { uid: Number(user[1]), gid: Number(user[2]) };
 
   context.dir = await mkdtemp(join(tmpdir(), 'wecom-syncer-image-'));
-  const copies = stage.filter((line) => line.startsWith('COPY '));
-  for (const copy of copies) {
-    const [source = '', target = ''] = copy.split(/\s+/).slice(-2);
-    if (copy.includes('--from=')) {
-      // The deps stage: npm ci --omit=dev, i.e. the production packages of the lockfile.
-      assert.is(source.replace(/^\/app\//, ''), 'node_modules');
-      for (const pkg of productionPackages()) {
-        await cp(join(ROOT, pkg), join(context.dir, pkg), { recursive: true, filter: (path) => path !== join(ROOT, pkg, 'node_modules') });
+  const built = new Map<string, string>();
+  try {
+    for (const line of stage.filter((instruction) => instruction.startsWith('COPY '))) {
+      const { from, sources, target } = parseCopy(line);
+      if (from === 'deps') {
+        // The deps stage: npm ci --omit=dev, i.e. the production packages of the lockfile.
+        assert.equal(sources, ['/app/node_modules']);
+        for (const pkg of productionPackages()) {
+          await cp(join(ROOT, pkg), join(context.dir, pkg), { recursive: true, filter: (path) => path !== join(ROOT, pkg, 'node_modules') });
+        }
+      } else if (from !== undefined) {
+        if (!built.has(from)) built.set(from, await buildStage(from));
+        for (const source of sources) {
+          assert.ok(source.startsWith('/app/'), `${source} is under the stage's WORKDIR`);
+          await copy(built.get(from) ?? '', source.slice('/app/'.length), context.dir, target);
+        }
+      } else {
+        for (const source of sources) await copy(ROOT, source, context.dir, target);
       }
-    } else {
-      await cp(join(ROOT, source), join(context.dir, target.endsWith('/') ? join(target, source) : target), { recursive: true });
+    }
+  } finally {
+    for (const dir of built.values()) {
+      await unlink(join(dir, 'node_modules')).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
     }
   }
   await makeReadOnly(context.dir);
@@ -80,23 +164,48 @@ test.after(async ({ dir }) => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('the Dockerfile pins the toolchain Node 24 base, runs as a numeric non-root user, and has no build step', async ({ entrypoint, user }) => {
+test('the Dockerfile pins the toolchain Node 24 base, runs as a numeric non-root user, and ships compiled JavaScript', async ({ entrypoint, user }) => {
   const stage = await finalStage();
   const dockerfile = await readFile(join(ROOT, 'Dockerfile'), 'utf8');
   assert.match(dockerfile, new RegExp(`^ARG NODE_IMAGE=node:${process.versions.node.replace(/\./g, '\\.')}-bookworm-slim$`, 'm'), 'the base is the Node this test runs on');
   assert.match(dockerfile, /npm ci --omit=dev/);
-  assert.equal(entrypoint, ['node', 'src/main.ts']);
+  assert.equal(entrypoint, ['node', 'dist/main.js']);
   assert.ok(user.uid > 0 && user.gid > 0);
-  assert.equal(stage.filter((line) => line.startsWith('COPY ')).map((line) => line.split(/\s+/).slice(-2).join(' ')), [
-    '/app/node_modules ./node_modules',
+  assert.equal(stage.filter((line) => line.startsWith('COPY ')).map((line) => line.split(/\s+/).slice(1).join(' ')), [
+    '--from=deps /app/node_modules ./node_modules',
     'package.json ./',
-    'src ./src',
+    '--from=build /app/dist ./dist',
   ]);
+  // The build stage compiles with the project's own build script and config.
+  const build = (await stages()).find((candidate) => candidate.name === 'build')?.lines ?? [];
+  assert.ok(build.includes('RUN npm run build'));
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  assert.is(pkg.scripts['build'], 'tsc -p tsconfig.build.json');
+  const config = JSON.parse(await readFile(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: Record<string, unknown> };
+  assert.is(config.compilerOptions['outDir'], 'dist');
 });
 
 test('.dockerignore admits only what the Dockerfile copies', async () => {
-  const patterns = (await readFile(join(ROOT, '.dockerignore'), 'utf8')).split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'));
-  assert.equal(patterns, ['*', '!package.json', '!package-lock.json', '!src/']);
+  assert.equal(await dockerignore(), ['*', '!package.json', '!package-lock.json', '!tsconfig.json', '!tsconfig.build.json', '!src/']);
+  const copied = new Set<string>();
+  for (const stage of await stages()) {
+    for (const line of stage.lines.filter((instruction) => instruction.startsWith('COPY '))) {
+      const { from, sources } = parseCopy(line);
+      if (from === undefined) for (const source of sources) copied.add(source);
+    }
+  }
+  assert.equal([...copied].sort(), ['package-lock.json', 'package.json', 'src', 'tsconfig.build.json', 'tsconfig.json']);
+});
+
+test('holds the compiled JavaScript and no TypeScript source', async ({ dir }) => {
+  assert.equal((await readdir(dir)).sort(), ['dist', 'node_modules', 'package.json']);
+  const files = (await readdir(join(dir, 'dist'), { recursive: true })).filter((file) => file.includes('.'));
+  assert.ok(files.includes('main.js'));
+  assert.equal(files.filter((file) => !file.endsWith('.js')), [], 'only .js files: no sources, no declarations, no maps');
+  for (const file of files) {
+    const text = await readFile(join(dir, 'dist', file), 'utf8');
+    assert.not.match(text, /from '\.{1,2}\/[^']*\.ts'/, `${file} imports rewritten to .js`);
+  }
 });
 
 test('holds no dev dependency', async ({ dir }) => {
