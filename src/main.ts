@@ -1,11 +1,11 @@
 // wecom-syncer: flags and wiring only. See README.md for the flags.
-import { KubeConfig } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
 import { buildOperator } from './operator.ts';
 import { defaultIdentity, kubeLeaseStore, LeaderElector, leaseNamespace } from './runtime/index.ts';
+import { SharedConnectionsKubeConfig } from './runtime/kube-config.ts';
 import { parseGoDuration } from './syncer/duration.ts';
 
 /** The Lease that replicas elect their leader on, in --leader-election-namespace. */
@@ -71,7 +71,8 @@ async function main(): Promise<void> {
     return;
   }
   const logger = pino({ level: flags['log-level'], base: { component: 'wecom-syncer' } });
-  const kc = new KubeConfig();
+  // One connection pool for every API call, not a TLS connection per request (see kube-config.ts).
+  const kc = new SharedConnectionsKubeConfig();
   kc.loadFromDefault();
   let elector: LeaderElector | undefined;
   if (flags['leader-elect']) {

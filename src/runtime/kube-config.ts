@@ -1,0 +1,29 @@
+import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
+
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/**
+ * A KubeConfig whose API calls share one connection pool per (cluster, user).
+ * client-node 2.0 builds a new undici Agent for every request, so each call
+ * opens its own TLS connection and leaves it idle until it times out: at
+ * thousands of writes that costs a handshake per write on both ends and
+ * megabytes of idle sockets. client-node already caches its https.Agent per
+ * (cluster, user) the same way; this does it for the dispatcher.
+ */
+export class SharedConnectionsKubeConfig extends KubeConfig {
+  readonly #dispatchers = new Map<string, Dispatcher>();
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const fresh = context.getDispatcher();
+    if (fresh === undefined) return;
+    const key = JSON.stringify([this.getCurrentCluster()?.name ?? '', this.getCurrentUser()?.name ?? '']);
+    const shared = this.#dispatchers.get(key);
+    if (shared === undefined) this.#dispatchers.set(key, fresh);
+    else {
+      context.setDispatcher(shared);
+      // The fresh agent never connected: closing it frees nothing but its timers.
+      void fresh.close().catch(() => {});
+    }
+  }
+}
