@@ -15,7 +15,8 @@ const test = suite<{ env: SyncerEnv }>('hostile input, end to end');
 
 test.before(async (context) => {
   context.env = await syncerEnv('hostile', { org: smallOrg() });
-  await context.env.applySyncer('acme', { maxRemovals: '100%' });
+  // With the contacts secret too, so its tokens are among those the final scan looks for.
+  await context.env.applySyncer('acme', { maxRemovals: '100%', contactsSecretRef: { name: 'wecom', key: 'contactsSecret' } });
   await context.env.waitReady('acme');
 });
 
@@ -162,6 +163,22 @@ for (const [what, body, message] of broken) {
     await assertUntouched(env, before);
   });
 }
+
+test('a 70 MB answer is cut off at the 64 MiB limit: the sync fails, touching nobody, and the operator lives on', async ({ env }) => {
+  const before = await snapshot(env);
+  replaceRecord(env, 'lisi', 2, { userid: 'lisi', name: 'x'.repeat(70 * 1024 * 1024), department: [2] });
+  const syncer = await env.requestSync('acme');
+  const ready = syncer.status?.conditions?.find((c) => c.type === 'Ready');
+  assert.is(ready?.status, 'False');
+  assert.is(ready?.reason, 'BadResponse');
+  assert.match(ready?.message ?? '', /listing the members of department 2 failed: WeCom's answer for \/cgi-bin\/user\/list exceeds the size limit/);
+  await assertUntouched(env, before);
+  assertAlive(env);
+  env.sim.setOrg(smallOrg());
+  env.sim.resetFaults();
+  await env.waitReady('acme', 'True', 70_000);
+  await assertUntouched(env, before);
+});
 
 test('after all of it the operator still serves a sync request, and the users are exact', async ({ env }) => {
   const syncer = await env.requestSync('acme');
