@@ -19,8 +19,13 @@ const OPTIONAL_FIELDS: Readonly<Record<ManagedKind, readonly string[]>> = {
   CasdoorGroup: ['displayName', 'manager'],
 };
 
-/** How many times a write is tried when the API server answers 429, 5xx or not at all. */
+/** How many times a write is tried when the API server answers 5xx or not at all. */
 const MAX_ATTEMPTS = 5;
+/**
+ * How many times a write is tried while the API server answers 429: it asks to
+ * slow down, which is no failure, so a sync waits it out rather than give up.
+ */
+const MAX_THROTTLED_ATTEMPTS = 30;
 const BASE_RETRY_MS = 200;
 const MAX_RETRY_MS = 10_000;
 
@@ -113,7 +118,11 @@ export class KubeObjectWriter implements ObjectWriter {
     );
   }
 
-  /** Retries 429 (after Retry-After), 5xx and network errors with backoff; anything else throws at once. */
+  /**
+   * Retries 429 (after Retry-After plus jitter, so the writers of a sync do not
+   * come back in step and get refused together again), 5xx and network errors
+   * with backoff; anything else throws at once.
+   */
   async #retrying<T>(call: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -121,10 +130,10 @@ export class KubeObjectWriter implements ObjectWriter {
       } catch (error) {
         const status = statusOf(error);
         const retryable = status === undefined || status === 429 || status >= 500;
-        if (!retryable || attempt >= MAX_ATTEMPTS) throw error;
+        if (!retryable || attempt >= (status === 429 ? MAX_THROTTLED_ATTEMPTS : MAX_ATTEMPTS)) throw error;
         const retryAfter = error instanceof ApiException ? Number(error.headers['retry-after']) : Number.NaN;
         const backoff = Math.min(MAX_RETRY_MS, BASE_RETRY_MS * 2 ** (attempt - 1));
-        await this.#sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : backoff * (0.5 + Math.random() / 2));
+        await this.#sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 + Math.random() * backoff : backoff * (0.5 + Math.random() / 2));
       }
     }
   }

@@ -1,6 +1,6 @@
 // A control plane of one fault-test file's own, in a temp dir under .run/, so
 // that killing etcd or kube-apiserver never touches the run's shared one.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Component, down, kill, up } from '../../hack/control-plane/cluster.ts';
 import { makeCluster, type TestCluster } from './cluster.ts';
@@ -42,4 +42,19 @@ export async function privateCluster(prefix: string, apiserverArgs: string[] = [
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * A kubeconfig for a ServiceAccount bound to cluster-admin, as the operator runs
+ * in a real cluster. The harness's own user is in system:masters, which the API
+ * server exempts from its in-flight limits (and APF): a throttling test needs this one.
+ */
+export async function serviceAccountKubeconfig(cluster: TestCluster, namespace: string, name = 'wecom-syncer'): Promise<string> {
+  await cluster.kubectlOk(['create', 'serviceaccount', name, '-n', namespace]);
+  await cluster.kubectlOk(['create', 'clusterrolebinding', `${namespace}-${name}`, '--clusterrole=cluster-admin', `--serviceaccount=${namespace}:${name}`]);
+  const token = (await cluster.kubectlOk(['create', 'token', name, '-n', namespace, '--duration=1h'])).trim();
+  const admin = await readFile(cluster.kubeconfig, 'utf8');
+  const file = join(cluster.dir, `kubeconfig-${namespace}-${name}`);
+  await writeFile(file, admin.replace(/^(\s*token:\s*).*$/m, `$1${token}`), { mode: 0o600 });
+  return file;
 }
