@@ -11,7 +11,7 @@ import { fetchOrganization } from '../wecom/fetch.ts';
 import { applyPlan, type ApplyCounts } from './apply.ts';
 import { type DesiredObject, type DesiredState, desiredState } from './desired.ts';
 import type { EventRecorder } from './events.ts';
-import type { ObjectWriter } from './object-writer.ts';
+import { type ObjectWriter, statusOf } from './object-writer.ts';
 import type { OwnedIndex } from './owned-index.ts';
 import { type Plan, planSync } from './plan.ts';
 import { decideSync, intervalMs, SyncTrigger } from './schedule.ts';
@@ -60,6 +60,9 @@ const STALLED_RECHECK_MS = 60_000;
 
 /** Thrown after status is written, so the work queue retries with backoff. */
 class RetryableSyncError extends Error {}
+
+/** The WeComSyncer was deleted (or replaced) mid-sync: its writes would only be garbage-collected again. */
+class SyncerGone extends Error {}
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -146,13 +149,24 @@ export class WeComSyncerReconciler implements Reconciler {
     try {
       outcome = await this.#sync(key, syncer, trigger, logger, signal, statusWrites);
     } catch (error) {
+      if (error instanceof SyncerGone) {
+        logger.info('the WeComSyncer was deleted mid-sync; stopped writing');
+        // Forgets it, or syncs its successor of the same name.
+        return this.reconcile(key, signal);
+      }
       outcome = this.#failure(error, key);
       logger.warn({ reason: outcome.kind === 'failed' ? outcome.reason : undefined, err: outcome.kind === 'failed' ? outcome.message : undefined }, 'sync failed');
     }
     this.#deps.onSyncFinished?.(key, outcome, this.#now().getTime() - now.getTime());
     const finished = this.#now();
     const nextSyncAt = new Date(finished.getTime() + intervalMs(syncer));
-    await statusWrites.final(finalStatus(syncer, outcome, finished, nextSyncAt, request));
+    try {
+      await statusWrites.final(finalStatus(syncer, outcome, finished, nextSyncAt, request));
+    } catch (error) {
+      // Deleted just as the sync ended: nothing to report to, and no error.
+      if (statusOf(error) === 404 && !this.#exists(key, syncer)) return this.reconcile(key, signal);
+      throw error;
+    }
     await this.#recordEvent(syncer, outcome);
 
     if (outcome.kind === 'failed') {
@@ -163,6 +177,12 @@ export class WeComSyncerReconciler implements Reconciler {
       throw new RetryableSyncError('some objects could not be written');
     }
     return { requeueAfterMs: Math.max(1000, nextSyncAt.getTime() - this.#now().getTime()) };
+  }
+
+  /** Whether the cache still holds this very syncer (same uid), not being deleted. */
+  #exists(key: string, syncer: WeComSyncer): boolean {
+    const current = this.#deps.getSyncer(key);
+    return current !== undefined && current.metadata.uid === syncer.metadata.uid && !current.metadata.deletionTimestamp;
   }
 
   async #credentialsDigest(syncer: WeComSyncer): Promise<string> {
@@ -232,6 +252,10 @@ export class WeComSyncerReconciler implements Reconciler {
     const total = writes(userPlan) + writes(groupPlan);
     logger.info({ members: organization.members.length, departments: organization.departments.length, writes: total }, 'planned');
 
+    // A syncer deleted mid-sync stops writing: garbage collection would only delete what it wrote.
+    const gone = new AbortController();
+    const writeSignal = AbortSignal.any([signal, gone.signal]);
+    if (!this.#exists(key, syncer)) throw new SyncerGone();
     let written = 0;
     const apply = (plan: Plan, kind: typeof CASDOOR_USER_KIND | typeof CASDOOR_GROUP_KIND): Promise<ApplyCounts> =>
       applyPlan(plan, {
@@ -241,13 +265,17 @@ export class WeComSyncerReconciler implements Reconciler {
         removal: kind === CASDOOR_GROUP_KIND ? groupPolicy : policy,
         concurrency: this.#deps.writeConcurrency ?? 16,
         now: this.#now().toISOString(),
-        signal,
-        onProgress: () => progress(`written ${++written}/${total}`),
+        signal: writeSignal,
+        onProgress: () => {
+          if (!this.#exists(key, syncer)) gone.abort();
+          progress(`written ${++written}/${total}`);
+        },
         onFailure: (name, error) => logger.warn({ object: name, err: error instanceof Error ? error.message : String(error) }, 'write failed'),
       });
     // Groups first, so a user's groups exist by the time the user does.
     const groupCounts = await apply(groupPlan, CASDOOR_GROUP_KIND);
     const userCounts = await apply(userPlan, CASDOOR_USER_KIND);
+    if (gone.signal.aborted) throw new SyncerGone();
     const blocked = {
       ...(userPlan.blockedRemovals && { users: userPlan.blockedRemovals }),
       ...(groupPlan.blockedRemovals && { groups: groupPlan.blockedRemovals }),
