@@ -50,7 +50,10 @@ export interface InformerOptions<T extends KubernetesObject> {
   pageSize?: number;
   /** The first delay after a failure; doubles with each further one. Default 1 s. */
   baseBackoffMs?: number;
-  /** The longest delay between attempts. Default 60 s. */
+  /**
+   * The longest delay between attempts. Default 30 s, as client-go's reflector: after a long API
+   * server outage the watch is back, and sync requests answered, within 30 s of its return.
+   */
   maxBackoffMs?: number;
   /** A watch that stays up this long resets the backoff; a shorter one that closes counts as a failure. Default 10 s. */
   healthyWatchMs?: number;
@@ -98,7 +101,7 @@ export class Informer<T extends KubernetesObject> {
     this.#clock = options.clock ?? systemClock;
     this.#pageSize = options.pageSize ?? 500;
     this.#baseBackoffMs = options.baseBackoffMs ?? 1000;
-    this.#maxBackoffMs = options.maxBackoffMs ?? 60_000;
+    this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.#healthyWatchMs = options.healthyWatchMs ?? 10_000;
     this.synced = new Promise<void>((resolve, reject) => {
       this.#markSynced = resolve;

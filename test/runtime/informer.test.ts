@@ -106,6 +106,22 @@ test('backoff grows while failures repeat and resets after a healthy watch', asy
   informer.stop();
 });
 
+test('a long outage never spaces attempts more than 30 s apart', async () => {
+  const { clock, lw, informer } = setup();
+  lw.listErrors.push(...Array.from({ length: 8 }, () => new Error('down')));
+  informer.start();
+  await flush();
+  const delays: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const [delay] = clock.pending();
+    delays.push(delay!);
+    await clock.advance(delay!);
+  }
+  assert.equal(delays, [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+  assert.is(informer.hasSynced(), true);
+  informer.stop();
+});
+
 test('410 Gone relists at once, without backoff', async () => {
   const { clock, lw, informer, lines } = setup();
   lw.put(obj('ns', 'a', '1'));
