@@ -2,6 +2,9 @@ import type { ManagedKind } from './desired.ts';
 import type { ObjectWriter } from './object-writer.ts';
 import type { Plan } from './plan.ts';
 
+/** Writes a sync keeps in flight at once, unless told otherwise. */
+export const DEFAULT_WRITE_CONCURRENCY = 16;
+
 /** What applying one plan did. */
 export interface ApplyCounts {
   created: number;

@@ -8,7 +8,7 @@ import type { Reconciler, Result } from '../runtime/reconcile.ts';
 import type { WeComClient } from '../wecom/client.ts';
 import { isWeComError, type WeComError, WeComErrorReason } from '../wecom/errors.ts';
 import { fetchOrganization } from '../wecom/fetch.ts';
-import { applyPlan, type ApplyCounts } from './apply.ts';
+import { applyPlan, type ApplyCounts, DEFAULT_WRITE_CONCURRENCY } from './apply.ts';
 import { type DesiredObject, type DesiredState, desiredState } from './desired.ts';
 import type { EventRecorder } from './events.ts';
 import { type ObjectWriter, statusOf } from './object-writer.ts';
@@ -263,7 +263,7 @@ export class WeComSyncerReconciler implements Reconciler {
         kind,
         writer: this.#deps.writer,
         removal: kind === CASDOOR_GROUP_KIND ? groupPolicy : policy,
-        concurrency: this.#deps.writeConcurrency ?? 16,
+        concurrency: this.#deps.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY,
         now: this.#now().toISOString(),
         signal: writeSignal,
         onProgress: () => {

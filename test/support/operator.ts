@@ -7,6 +7,8 @@ const MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
 
 /** A running operator process. */
 export interface OperatorProcess {
+  /** The child's process id (for /proc readings), once spawned. */
+  readonly pid: number | undefined;
   /** Everything it printed so far. */
   log(): string;
   /** Sends a signal and waits for the process to exit. */
@@ -25,6 +27,7 @@ export function startOperator(kubeconfig: string, namespace: string, extraArgs: 
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
+    pid: child.pid,
     log: () => output,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

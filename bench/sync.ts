@@ -1,0 +1,361 @@
+/**
+ * The scale benchmark (`npm run bench -- [--users N] [--departments D] [--latency-ms L]`):
+ * on a control plane of its own (in a temp dir) and the WeCom simulator, in this order,
+ * 1. floor: our own client creates N CasdoorUsers with the operator's write concurrency;
+ * 2. initial sync: from creating the WeComSyncer to Ready with N users;
+ * 3. resync with nothing changed: time and writes (read from kube-apiserver's /metrics);
+ * 4. one member changed: writes;
+ * 5. WeCom calls per endpoint and tokens requested;
+ * 6. fetch only: concurrent against serial;
+ * 7. peak RSS (VmHWM) of the operator process.
+ * The operator runs as users run it, `node src/main.ts`, as a child process.
+ * The last line printed is one JSON object, {@link SyncBenchmarkResult}.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request, type RequestOptions } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CASDOOR_USER_KIND } from '../src/api/casdoor-user.ts';
+import { ANNOTATION_SYNC_REQUESTED_AT, GROUP, VERSION } from '../src/api/group.ts';
+import { WECOM_SYNCER_PLURAL, type WeComSyncer } from '../src/api/wecom-syncer.ts';
+import { applyPlan, DEFAULT_WRITE_CONCURRENCY } from '../src/syncer/apply.ts';
+import { desiredState } from '../src/syncer/desired.ts';
+import { SharedConnectionsKubeConfig } from '../src/runtime/kube-config.ts';
+import { KubeObjectWriter } from '../src/syncer/object-writer.ts';
+import { planSync } from '../src/syncer/plan.ts';
+import { WeComClient } from '../src/wecom/client.ts';
+import { DEFAULT_FETCH_CONCURRENCY, fetchOrganization } from '../src/wecom/fetch.ts';
+import { down, up } from '../hack/control-plane/cluster.ts';
+import { startOperator, type OperatorProcess } from '../test/support/operator.ts';
+import { startSimulator, type Simulator } from '../test/support/simulator/server.ts';
+import { waitFor } from '../test/support/wait.ts';
+import { compareFetch } from './fetch-compare.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+
+/** What to measure. */
+export interface SyncBenchmarkOptions {
+  users: number;
+  /** Default users / 20 (at least 1). */
+  departments?: number;
+  /** WeCom latency per call. Default 20 ms. */
+  latencyMs?: number;
+  /** Told of each step as it goes. */
+  log?: (line: string) => void;
+}
+
+/** The benchmark's JSON line: exactly these fields. */
+export interface SyncBenchmarkResult {
+  users: number;
+  departments: number;
+  floorSeconds: number;
+  initialSyncSeconds: number;
+  initialVsFloor: number;
+  resyncSeconds: number;
+  resyncWrites: number;
+  oneChangeWrites: number;
+  tokenRequests: number;
+  wecomCalls: Record<string, number>;
+  serialFetchSeconds: number;
+  parallelFetchSeconds: number;
+  fetchSpeedup: number;
+  peakRssMB: number;
+}
+
+/** Write verbs, as kube-apiserver's apiserver_request_total labels them. */
+const WRITE_VERBS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
+const SYNCER = 'bench';
+/** How often the benchmark polls while it times something. */
+const POLL_MS = 100;
+
+/** Runs every step on a fresh control plane in a temp dir, which it stops and removes at the end. */
+export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<SyncBenchmarkResult> {
+  const users = options.users;
+  const departments = options.departments ?? Math.max(1, Math.round(users / 20));
+  const latencyMs = options.latencyMs ?? 20;
+  const log = options.log ?? (() => {});
+  const dir = await mkdtemp(join(tmpdir(), 'wecom-syncer-bench-'));
+  let sim: Simulator | undefined;
+  let operator: OperatorProcess | undefined;
+  try {
+    log(`control plane in ${dir}`);
+    const plane = await up(dir, { log });
+    // The operator's own client: the floor is what it could do at best.
+    const kc = new SharedConnectionsKubeConfig();
+    kc.loadFromFile(plane.kubeconfig);
+    const kube = new Kube(kc, plane.kubeconfig);
+    await kube.kubectl(['apply', '--server-side', '-f', join(ROOT, 'crds')]);
+    await kube.kubectl(['wait', '--for=condition=Established', '-f', join(ROOT, 'crds')]);
+
+    sim = await startSimulator({
+      generate: { members: users, departments, depth: 4, multiDepartmentShare: 0.15, seed: 42 },
+      faults: { latencyMs },
+    });
+    const expectedUsers = sim.org.members.length;
+
+    // 1. Floor: the operator's own writer and write concurrency, creating every user in a namespace no operator watches.
+    const floorNs = 'bench-floor';
+    await kube.core.createNamespace({ body: { metadata: { name: floorNs } } });
+    await kube.createSecret(floorNs, sim.corpSecret);
+    const floorOwner = await kube.createSyncer(floorNs, sim, { suspend: true });
+    sim.faults.latencyMs = 0;
+    const organization = await fetchOrganization(new WeComClient({ apiURL: sim.url, corpId: sim.corpId, secret: sim.corpSecret }), { concurrency: 16 });
+    sim.faults.latencyMs = latencyMs;
+    const floorPlan = planSync({ desired: desiredState(floorOwner, organization).users, stored: new Map(), policy: 'Keep', maxRemovals: 0 });
+    const floorWritesBefore = await kube.casdoorUserWrites();
+    let started = performance.now();
+    const floorCounts = await applyPlan(floorPlan, {
+      namespace: floorNs,
+      kind: CASDOOR_USER_KIND,
+      writer: new KubeObjectWriter(kc),
+      removal: 'Keep',
+      concurrency: DEFAULT_WRITE_CONCURRENCY,
+      now: new Date().toISOString(),
+    });
+    const floorSeconds = seconds(started);
+    if (floorCounts.created !== expectedUsers) throw new Error(`floor: created ${floorCounts.created} of ${expectedUsers} (${floorCounts.failed} failed)`);
+    log(`floor: ${expectedUsers} CasdoorUsers in ${floorSeconds} s, ${(await kube.casdoorUserWrites()).writes - floorWritesBefore.writes} writes`);
+    started = performance.now();
+    await kube.core.deleteNamespace({ name: floorNs });
+    await waitFor('the floor namespace to be gone', () => kube.namespaceGone(floorNs), 600_000, 500);
+    await kube.waitWritesSettled();
+    log(`floor namespace deleted in ${seconds(started)} s`);
+
+    // 2. Initial sync, by the operator as a child process watching one namespace.
+    const ns = 'bench';
+    await kube.core.createNamespace({ body: { metadata: { name: ns } } });
+    await kube.createSecret(ns, sim.corpSecret);
+    sim.resetCounters();
+    operator = startOperator(plane.kubeconfig, ns, ['--log-level=info']);
+    const running = operator;
+    await waitFor('the operator\'s informers to list', async () => (running.log().match(/"msg":"listed"/g)?.length ?? 0) >= 3 || undefined, 60_000, POLL_MS);
+    const before = await kube.casdoorUserWrites();
+    started = performance.now();
+    await kube.createSyncer(ns, sim, {});
+    const initial = await waitFor('Ready with every user', async () => {
+      const syncer = await kube.syncer(ns);
+      return isReady(syncer) && syncer.status?.users?.total === expectedUsers ? syncer : undefined;
+    }, Math.max(120_000, users * 40), POLL_MS);
+    const initialSyncSeconds = seconds(started);
+    const afterInitial = await kube.casdoorUserWrites();
+    log(`initial sync: ${initialSyncSeconds} s, ${afterInitial.writes - before.writes} CasdoorUser writes, ${afterInitial.throttled - before.throttled} answered 429, lastSync ${JSON.stringify(initial.status?.lastSync)}`);
+
+    // 3. Resync with nothing changed.
+    const resync = await requestSync(kube, ns);
+    log(`resync: ${resync.seconds} s, ${resync.writes} writes`);
+
+    // 4. One member changed.
+    const member = sim.org.members[Math.floor(sim.org.members.length / 2)]!;
+    sim.patchOrg({ upsertMembers: [{ ...member, position: `${String(member.position ?? '')} (changed by the benchmark)` }] });
+    const oneChange = await requestSync(kube, ns);
+    log(`one change: ${oneChange.seconds} s, ${oneChange.writes} writes`);
+
+    // 5. WeCom calls of the three syncs.
+    const wecomCalls = { ...sim.counters.calls };
+    const tokenRequests = wecomCalls.gettoken ?? 0;
+    log(`WeCom calls: ${JSON.stringify(wecomCalls)}, peak ${sim.counters.maxInFlight} in flight`);
+
+    // 7 is read now, while the operator still runs; 6 runs without it.
+    const peakRssMB = peakRss(operator.pid);
+    const throttled = (await kube.casdoorUserWrites()).throttled;
+    log(`operator peak RSS ${peakRssMB} MB; CasdoorUser requests answered 429 in the whole run: ${throttled}`);
+    await operator.kill();
+    operator = undefined;
+
+    // 6. Fetch only.
+    const fetch = await compareFetch(sim, DEFAULT_FETCH_CONCURRENCY);
+    log(`fetch: serial ${fetch.serial.ms} ms, ${fetch.concurrent.concurrency} at once ${fetch.concurrent.ms} ms (peak ${fetch.concurrent.maxInFlight} in flight)`);
+
+    return {
+      users: expectedUsers,
+      departments: sim.org.departments.length,
+      floorSeconds,
+      initialSyncSeconds,
+      initialVsFloor: round(initialSyncSeconds / floorSeconds, 2),
+      resyncSeconds: resync.seconds,
+      resyncWrites: resync.writes,
+      oneChangeWrites: oneChange.writes,
+      tokenRequests,
+      wecomCalls,
+      serialFetchSeconds: round(fetch.serial.ms / 1000, 2),
+      parallelFetchSeconds: round(fetch.concurrent.ms / 1000, 2),
+      fetchSpeedup: fetch.speedup,
+      peakRssMB,
+    };
+  } finally {
+    await operator?.kill();
+    await sim?.close();
+    await down(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Requests a sync and waits until status says it was handled: its time and the CasdoorUser writes it made. */
+async function requestSync(kube: Kube, ns: string): Promise<{ seconds: number; writes: number }> {
+  await kube.waitWritesSettled();
+  const before = await kube.casdoorUserWrites();
+  const value = `bench-${Date.now()}`;
+  const started = performance.now();
+  await kube.custom.patchNamespacedCustomObject(
+    { group: GROUP, version: VERSION, namespace: ns, plural: WECOM_SYNCER_PLURAL, name: SYNCER, body: { metadata: { annotations: { [ANNOTATION_SYNC_REQUESTED_AT]: value } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  await waitFor(`sync request ${value} handled`, async () => {
+    const syncer = await kube.syncer(ns);
+    return syncer.status?.lastHandledSyncRequest === value && isReady(syncer) ? syncer : undefined;
+  }, 600_000, POLL_MS);
+  const elapsed = seconds(started);
+  await kube.waitWritesSettled();
+  return { seconds: elapsed, writes: (await kube.casdoorUserWrites()).writes - before.writes };
+}
+
+function isReady(syncer: WeComSyncer): boolean {
+  const conditions = syncer.status?.conditions ?? [];
+  const ready = conditions.find((c) => c.type === 'Ready');
+  return ready?.status === 'True' && ready.observedGeneration === syncer.metadata.generation && !conditions.some((c) => c.type === 'Reconciling');
+}
+
+/** The control plane as the benchmark drives it. */
+class Kube {
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly #kc: KubeConfig;
+  readonly #kubeconfig: string;
+
+  constructor(kc: KubeConfig, kubeconfig: string) {
+    this.#kc = kc;
+    this.#kubeconfig = kubeconfig;
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+  }
+
+  kubectl(args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('kubectl', [`--kubeconfig=${this.#kubeconfig}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`kubectl ${args.join(' ')}: ${out.trim()}`))));
+    });
+  }
+
+  async createSecret(namespace: string, corpSecret: string): Promise<void> {
+    await this.core.createNamespacedSecret({ namespace, body: { metadata: { name: 'wecom' }, stringData: { corpSecret } } });
+  }
+
+  async createSyncer(namespace: string, sim: Simulator, spec: Record<string, unknown>): Promise<WeComSyncer> {
+    const body = {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'WeComSyncer',
+      metadata: { name: SYNCER, namespace },
+      spec: { organization: 'acme', corpId: sim.corpId, corpSecretRef: { name: 'wecom' }, apiURL: sim.url, ...spec },
+    };
+    return (await this.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: WECOM_SYNCER_PLURAL, body })) as WeComSyncer;
+  }
+
+  async syncer(namespace: string): Promise<WeComSyncer> {
+    return (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: WECOM_SYNCER_PLURAL, name: SYNCER })) as WeComSyncer;
+  }
+
+  async namespaceGone(name: string): Promise<true | undefined> {
+    try {
+      await this.core.readNamespace({ name });
+      return undefined;
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return true;
+      throw error;
+    }
+  }
+
+  /** kube-apiserver's own count of CasdoorUser writes (POST, PATCH, PUT, DELETE) and of CasdoorUser requests it answered 429. */
+  async casdoorUserWrites(): Promise<{ writes: number; throttled: number }> {
+    const text = await this.#get('/metrics');
+    let writes = 0;
+    let throttled = 0;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('apiserver_request_total{')) continue;
+      const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+      if (labels.resource !== 'casdoorusers') continue;
+      const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (WRITE_VERBS.has(labels.verb ?? '')) writes += value;
+      if (labels.code === '429') throttled += value;
+    }
+    return { writes, throttled };
+  }
+
+  /** Waits until no CasdoorUser write has happened for two seconds (garbage collection, namespace cleanup, stragglers). */
+  async waitWritesSettled(): Promise<void> {
+    let last = (await this.casdoorUserWrites()).writes;
+    for (let quiet = 0; quiet < 4; ) {
+      await sleep(500);
+      const now = (await this.casdoorUserWrites()).writes;
+      quiet = now === last ? quiet + 1 : 0;
+      last = now;
+    }
+  }
+
+  async #get(path: string): Promise<string> {
+    const cluster = this.#kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig names no cluster');
+    const url = new URL(path, cluster.server);
+    const options: RequestOptions = { host: url.hostname, port: url.port, path: url.pathname, method: 'GET' };
+    await this.#kc.applyToHTTPSOptions(options);
+    return new Promise((resolve, reject) => {
+      const req = request(options, (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => (response.statusCode === 200 ? resolve(body) : reject(new Error(`GET ${path}: ${response.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+}
+
+/** VmHWM of a process, in MB. */
+function peakRss(pid: number | undefined): number {
+  if (pid === undefined) throw new Error('the operator has no pid');
+  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return round(Number(match[1]) / 1024, 1);
+}
+
+function seconds(since: number): number {
+  return round((performance.now() - since) / 1000, 2);
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+function positive(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${flag} must be a number of 0 or more, not "${text}"`);
+  return value;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      users: { type: 'string', default: '10000' },
+      departments: { type: 'string' },
+      'latency-ms': { type: 'string', default: '20' },
+    },
+  });
+  const departments = positive('departments', values.departments);
+  const result = await runSyncBenchmark({
+    users: positive('users', values.users) ?? 10_000,
+    ...(departments !== undefined && { departments }),
+    latencyMs: positive('latency-ms', values['latency-ms']) ?? 20,
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}

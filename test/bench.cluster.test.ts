@@ -1,0 +1,32 @@
+// A smoke run of the scale benchmark (bench/sync.ts) at a few hundred members:
+// every step runs and its JSON holds, and the invariants that do not depend
+// on the machine's speed are exact.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runSyncBenchmark } from '../bench/sync.ts';
+
+const FIELDS = [
+  'users', 'departments', 'floorSeconds', 'initialSyncSeconds', 'initialVsFloor', 'resyncSeconds', 'resyncWrites',
+  'oneChangeWrites', 'tokenRequests', 'wecomCalls', 'serialFetchSeconds', 'parallelFetchSeconds', 'fetchSpeedup', 'peakRssMB',
+];
+
+test('bench: 300 members, no latency: every field, no write on a resync, one write for one change, one token', async () => {
+  const result = await runSyncBenchmark({ users: 300, latencyMs: 0 });
+  const json: Record<string, unknown> = JSON.parse(JSON.stringify(result));
+  assert.equal(Object.keys(json).sort(), [...FIELDS].sort());
+  assert.is(result.users, 300);
+  assert.is(result.departments, 15);
+  assert.is(result.resyncWrites, 0);
+  assert.is(result.oneChangeWrites, 1);
+  assert.is(result.tokenRequests, 1);
+  assert.is(result.wecomCalls.gettoken, 1);
+  // Three syncs, each listing every department's members once.
+  assert.is(result.wecomCalls['user/list'], 3 * 15);
+  for (const field of FIELDS.filter((f) => f !== 'wecomCalls')) {
+    const value = json[field];
+    assert.ok(typeof value === 'number' && Number.isFinite(value) && value >= 0, `${field} is ${String(value)}`);
+  }
+  assert.ok(result.floorSeconds > 0 && result.initialSyncSeconds > 0 && result.peakRssMB > 0);
+});
+
+test.run();
