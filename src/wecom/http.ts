@@ -43,6 +43,10 @@ export class WeComHttp {
     const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
     this.#axios = axios.create({
       maxRedirects: 0,
+      // Plain http is allowed only to loopback, where the secret stays on this host: an
+      // HTTP_PROXY from the environment would carry the URL, secret included, in clear
+      // text to the proxy. (https through a proxy is a CONNECT tunnel, TLS end to end.)
+      ...(new URL(this.#baseURL).protocol === 'http:' && { proxy: false as const }),
       maxContentLength: maxBodyBytes,
       maxBodyLength: maxBodyBytes,
       responseType: 'text',

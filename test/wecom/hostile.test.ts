@@ -223,6 +223,30 @@ envelope('a redirect to another server is not followed: it gets no request, and 
   await elsewhere.close();
 });
 
+envelope('plain http to loopback never goes through an HTTP_PROXY from the environment', async () => {
+  const proxy = await listen((_req, res) => {
+    res.writeHead(502);
+    res.end();
+  });
+  const target = await hostileServer(answerJSON({ errcode: 0, department: [{ id: 1, parentid: 0, name: 'root' }] }));
+  const saved = { HTTP_PROXY: process.env['HTTP_PROXY'], http_proxy: process.env['http_proxy'], NO_PROXY: process.env['NO_PROXY'], no_proxy: process.env['no_proxy'] };
+  process.env['HTTP_PROXY'] = process.env['http_proxy'] = proxy.url;
+  delete process.env['NO_PROXY'];
+  delete process.env['no_proxy'];
+  try {
+    const listing = await clientOf(target.url).listDepartments();
+    assert.is(listing.departments.length, 1);
+    assert.equal(proxy.requests, [], 'the secret went to the proxy in clear text');
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    await proxy.close();
+    await target.close();
+  }
+});
+
 envelope.run();
 
 // Per-member rejections, through the simulator: each record is rejected with a reason,
