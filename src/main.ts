@@ -120,6 +120,10 @@ async function main(): Promise<void> {
     servers.push(server);
   }
 
+  // The runtime's timers are unref'd (a requeue must not hold up a stopping process), and idle
+  // pooled connections are too: while the API server is down and the informers back off, nothing
+  // else keeps the event loop alive, and the operator would exit 0. This does, until process.exit.
+  setInterval(() => {}, 2 ** 30);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -48,10 +48,28 @@ for (const component of ['kube-apiserver', 'etcd'] as const) {
       assert.is(answered.status?.users?.total, MEMBERS);
       report(`${component} SIGKILLed`, `${before}/${MEMBERS} users written at the kill, down ${DOWN_MS / 1000} s, Ready with all users ${recovered} s after restart (${whole} s after the sync began), next sync request answered in ${seconds(asked)} s`);
     } catch (error) {
-      console.log(env.operator.log().split('\n').slice(-60).join('\n'));
+      const pid = env.operator.pid;
+      const alive = pid !== undefined && (() => { try { return process.kill(pid, 0); } catch { return false; } })();
+      console.log(`operator ${pid} alive: ${alive}\n${env.operator.log().split('\n').slice(-60).map((line) => `  ${line.slice(0, 400)}`).join('\n')}`);
       throw error;
     }
   });
 }
+
+test('kube-apiserver SIGKILLed while the operator is idle: the operator stays up and answers the next request', async (context) => {
+  const env = await syncerEnv('idle', { generate: { members: 20, departments: 3, seed: 23 } }, context.cluster);
+  context.env = env;
+  await env.applySyncer('acme');
+  await env.waitReady('acme');
+  // Its watches die with the API server, and its informers back off: no socket is left open.
+  await context.cluster.kill('kube-apiserver');
+  await sleep(DOWN_MS);
+  assert.not.match(env.operator.log(), /operator exited/, 'the operator exited while the API server was down');
+  await context.cluster.restart();
+  const back = Date.now();
+  const answered = await env.requestSync('acme');
+  assert.is(answered.status?.users?.total, 20);
+  report('kube-apiserver SIGKILLed while the operator is idle', `the operator stays up (it used to exit 0 once no socket was open); a new sync request answered ${seconds(back)} s after the restart`);
+});
 
 test.run();

@@ -25,7 +25,13 @@ export function startOperator(kubeconfig: string, namespace: string, extraArgs: 
   );
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      // In the log too, so a test that finds the operator gone can tell how it went.
+      output += `\n[operator exited: code ${code}, signal ${signal}]\n`;
+      resolve(code);
+    }),
+  );
   return {
     pid: child.pid,
     log: () => output,
