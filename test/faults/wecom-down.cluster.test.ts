@@ -40,7 +40,7 @@ async function downThenBack(env: SyncerEnv, fault: string, reason: string, mend:
   assert.is(failed.status?.conditions?.find((c) => c.type === 'Connected')?.reason, reason);
   assert.not.ok(failed.status?.conditions?.some((c) => c.type === 'Stalled'), 'a WeCom outage is not a reason to stall');
   // Down for longer: the operator keeps retrying with backoff, and touches nobody.
-  await sleep(5000);
+  await sleep(3000);
   assert.equal(await versions(env), before, `${fault}: a CasdoorUser was touched`);
   await mend();
   const back = Date.now();

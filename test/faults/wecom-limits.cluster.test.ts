@@ -36,7 +36,7 @@ test('a 45009 window longer than the retries: RateLimited, nobody removed, conve
   // A member leaves meanwhile: the failed sync must not act on a partial view.
   const leaver = env.sim.org.members[0]!.userid;
   env.sim.patchOrg({ removeUserIds: [leaver] });
-  env.sim.setFaults({ frequencyLimitMs: 20_000 });
+  env.sim.setFaults({ frequencyLimitMs: 12_000 });
   const failed = await env.requestSync('acme');
   const ready = failed.status?.conditions?.find((c) => c.type === 'Ready');
   assert.is(ready?.status, 'False');
@@ -44,7 +44,7 @@ test('a 45009 window longer than the retries: RateLimited, nobody removed, conve
   assert.equal(await removedSince(env, before), []);
   const windowEnds = env.sim.faults.frequencyLimitedUntil;
   await env.waitReady('acme', 'True', 90_000, 500);
-  report('WeCom 45009 window of 20 s', `Ready=False reason RateLimited, nobody removed; converged ${((Date.now() - windowEnds) / 1000).toFixed(1)} s after the window closed`);
+  report('WeCom 45009 window of 12 s', `Ready=False reason RateLimited, nobody removed; converged ${((Date.now() - windowEnds) / 1000).toFixed(1)} s after the window closed`);
   // Now that WeCom answers in full, the member who left is forbidden, as policy says.
   const gone = (await env.users()).find((u) => u.spec['id'] === leaver);
   assert.is(gone?.spec['isForbidden'], true);
