@@ -1,4 +1,4 @@
-// kube-apiserver and etcd SIGKILLed in the middle of a sync of 1500 members,
+// kube-apiserver and etcd SIGKILLed in the middle of a sync of 1000 members,
 // then started again (`control-plane up`): the operator recovers by itself,
 // the CasdoorUsers are exact, and its watches come back. On a control plane of
 // this file's own, since it kills components.
@@ -9,7 +9,7 @@ import { assertExact, report, seconds, waitMidSync } from '../support/faults.ts'
 import { type PrivateCluster, privateCluster } from '../support/private-cluster.ts';
 import { type SyncerEnv, syncerEnv } from '../support/syncer-env.ts';
 
-const MEMBERS = 1500;
+const MEMBERS = 1000;
 /** How long the component stays dead: longer than a write's own retries (about 3 s). */
 const DOWN_MS = 6000;
 
