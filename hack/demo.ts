@@ -13,7 +13,7 @@ import { join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { down, up } from './control-plane/cluster.ts';
+import { down, freePort, up } from './control-plane/cluster.ts';
 import { startSimulator, type Simulator } from '../test/support/simulator/server.ts';
 import { isRecord } from '../test/support/simulator/org.ts';
 import { tryText } from './demo/try.ts';
@@ -85,16 +85,6 @@ async function kubectlOk(kubeconfig: string, args: string[], input = ''): Promis
   return result.stdout;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 function alive(pid: number): boolean {
   try {

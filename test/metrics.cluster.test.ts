@@ -8,21 +8,10 @@ import { sampleValue, samples } from './support/prom-text.ts';
 import { leakedSecrets, type SyncerEnv, syncerEnv } from './support/syncer-env.ts';
 import { waitFor } from './support/wait.ts';
 import { smallOrg } from './syncer/fixtures.ts';
+import { freePort } from '../hack/control-plane/cluster.ts';
 
 const test = suite<{ env: SyncerEnv; operator: OperatorProcess; port: number }>('metrics');
 
-/** A port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function scrape(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);

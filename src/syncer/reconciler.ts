@@ -9,7 +9,7 @@ import type { WeComClient } from '../wecom/client.ts';
 import { isWeComError, type WeComError, WeComErrorReason } from '../wecom/errors.ts';
 import { fetchOrganization } from '../wecom/fetch.ts';
 import { applyPlan, type ApplyCounts, DEFAULT_WRITE_CONCURRENCY } from './apply.ts';
-import { type DesiredObject, type DesiredState, desiredState } from './desired.ts';
+import { type DesiredState, desiredState } from './desired.ts';
 import type { EventRecorder } from './events.ts';
 import { type ObjectWriter, statusOf } from './object-writer.ts';
 import type { OwnedIndex } from './owned-index.ts';
@@ -17,7 +17,6 @@ import { type Plan, planSync } from './plan.ts';
 import { decideSync, intervalMs, SyncTrigger } from './schedule.ts';
 import { type SecretReader, SecretProblem, secretsDigest } from './secrets.ts';
 import { finalStatus, progressStatus, type SyncOutcome } from './status.ts';
-import type { StoredObject } from './stored.ts';
 
 /** What the reconciler needs from the outside world; all of it injected. */
 export interface SyncerDeps {
@@ -160,14 +159,15 @@ export class WeComSyncerReconciler implements Reconciler {
     this.#deps.onSyncFinished?.(key, outcome, this.#now().getTime() - now.getTime());
     const finished = this.#now();
     const nextSyncAt = new Date(finished.getTime() + intervalMs(syncer));
+    const status = finalStatus(syncer, outcome, finished, nextSyncAt, request);
     try {
-      await statusWrites.final(finalStatus(syncer, outcome, finished, nextSyncAt, request));
+      await statusWrites.final(status);
     } catch (error) {
       // Deleted just as the sync ended: nothing to report to, and no error.
       if (statusOf(error) === 404 && !this.#exists(key, syncer)) return this.reconcile(key, signal);
       throw error;
     }
-    await this.#recordEvent(syncer, outcome);
+    await this.#recordEvent(syncer, outcome, status);
 
     if (outcome.kind === 'failed') {
       if (outcome.stalled) return { requeueAfterMs: STALLED_RECHECK_MS };
@@ -314,7 +314,7 @@ export class WeComSyncerReconciler implements Reconciler {
     ] as const) {
       const plan = planSync({ desired: wanted, stored, policy: 'Keep', maxRemovals: 0 });
       if (plan.create.length + plan.update.length === 0) continue;
-      logger.info({ kind, recreated: plan.create.map(nameOf), restored: plan.update.map(nameOf) }, 'putting back objects changed by hand');
+      logger.info({ kind, recreated: plan.create.map((o) => o.name), restored: plan.update.map((o) => o.name) }, 'putting back objects changed by hand');
       await applyPlan(plan, { namespace, kind, writer: this.#deps.writer, removal: 'Keep', concurrency: 4, now: this.#now().toISOString(), signal });
     }
   }
@@ -338,8 +338,8 @@ export class WeComSyncerReconciler implements Reconciler {
     return { kind: 'failed', reason: Reason.SyncFailed, message: `Sync failed: ${message}. Retrying with backoff.`, stalled: false, connected: 'unchanged' };
   }
 
-  async #recordEvent(syncer: WeComSyncer, outcome: SyncOutcome): Promise<void> {
-    const status = finalStatus(syncer, outcome, this.#now(), this.#now(), undefined);
+  /** Records the final Ready condition as an Event, so `kubectl describe wcs` tells what the sync did. */
+  async #recordEvent(syncer: WeComSyncer, outcome: SyncOutcome, status: WeComSyncerStatus): Promise<void> {
     const ready = findCondition(status.conditions, ConditionType.Ready);
     if (!ready) return;
     const normal = outcome.kind === 'suspended' || (outcome.kind === 'synced' && ready.status === 'True');
@@ -409,8 +409,3 @@ async function connect(client: WeComClient, signal: AbortSignal): Promise<{ depa
 function writes(plan: Plan): number {
   return plan.create.length + plan.update.length + plan.remove.length;
 }
-
-function nameOf(object: DesiredObject | StoredObject): string {
-  return 'fingerprint' in object && 'metadata' in object ? object.metadata.name : (object as DesiredObject).name;
-}
-

@@ -16,6 +16,7 @@ import { basename, join, relative } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { waitFor } from '../support/wait.ts';
+import { freePort } from '../../hack/control-plane/cluster.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const test = suite<{ dir: string; entrypoint: string[]; user: { uid: number; gid: number } }>('image contents');
@@ -109,14 +110,6 @@ async function makeReadOnly(dir: string): Promise<void> {
   await chmod(dir, 0o555);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 test.before(async (context) => {
   const stage = await finalStage();
