@@ -20,10 +20,8 @@ export class SharedConnectionsKubeConfig extends KubeConfig {
     const key = JSON.stringify([this.getCurrentCluster()?.name ?? '', this.getCurrentUser()?.name ?? '']);
     const shared = this.#dispatchers.get(key);
     if (shared === undefined) this.#dispatchers.set(key, fresh);
-    else {
-      context.setDispatcher(shared);
-      // The fresh agent never connected: closing it frees nothing but its timers.
-      void fresh.close().catch(() => {});
-    }
+    // The fresh agent never connected and holds no socket or timer: it is left to the garbage collector.
+    // Closing it would cost more than making it (undici builds an error with a stack trace per close).
+    else context.setDispatcher(shared);
   }
 }

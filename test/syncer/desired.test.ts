@@ -2,7 +2,7 @@ import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ANNOTATION_REMOVED_FROM_SOURCE, API_VERSION, LABEL_ORGANIZATION, LABEL_SYNCER } from '../../src/api/group.ts';
-import { type DesiredObject, desiredState, managedLabels } from '../../src/syncer/desired.ts';
+import { type DesiredObject, desiredState, fingerprint, managedLabels } from '../../src/syncer/desired.ts';
 import { casdoorUserName } from '../../src/syncer/mapping.ts';
 import { toStoredObject } from '../../src/syncer/stored.ts';
 import type { Organization } from '../../src/wecom/fetch.ts';
@@ -141,6 +141,18 @@ test('with groups on, users list their departments and each department is a grou
 test('the same organization gives the same fingerprints every time', () => {
   const again = desiredState(makeSyncer(), structuredClone(organization));
   for (const [name, object] of state.users) assert.is(again.users.get(name)?.fingerprint, object.fingerprint, name);
+});
+
+test('a fingerprint ignores key order and undefined fields, and sees every value and the order of lists', () => {
+  const base = { spec: { name: 'a', groups: ['x', 'y'], email: 'a@example.com' }, labels: { k: 'v' }, removed: false, ownerUid: 'u' };
+  const reordered = { ownerUid: 'u', removed: false, labels: { k: 'v' }, spec: { email: 'a@example.com', groups: ['x', 'y'], name: 'a', phone: undefined } };
+  assert.is(fingerprint(reordered), fingerprint(base));
+  assert.is.not(fingerprint({ ...base, spec: { ...base.spec, groups: ['y', 'x'] } }), fingerprint(base));
+  assert.is.not(fingerprint({ ...base, spec: { ...base.spec, email: 'b@example.com' } }), fingerprint(base));
+  assert.is.not(fingerprint({ ...base, removed: true }), fingerprint(base));
+  assert.is.not(fingerprint({ ...base, ownerUid: undefined }), fingerprint(base));
+  // A value that merely moves between fields is a change.
+  assert.is.not(fingerprint({ ...base, spec: { name: 'a@example.com', groups: ['x', 'y'], email: 'a' } }), fingerprint(base));
 });
 
 test.run();
