@@ -1,9 +1,30 @@
-import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import {
+  type ApiConstructor,
+  type ApiType,
+  createConfiguration,
+  KubeConfig,
+  type RequestContext,
+  type ResponseContext,
+  ServerConfiguration,
+} from '@kubernetes/client-node';
+import { UndiciRequestHttpLibrary } from './kube-http.ts';
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
+/** How the operator names itself to kube-apiserver (its audit log and request metrics). */
+const USER_AGENT = 'wecom-syncer';
+
+const namesItself = {
+  pre: async (context: RequestContext): Promise<RequestContext> => {
+    context.setHeaderParam('User-Agent', USER_AGENT);
+    return context;
+  },
+  post: async (response: ResponseContext): Promise<ResponseContext> => response,
+};
+
 /**
- * A KubeConfig whose API calls share one connection pool per (cluster, user).
+ * A KubeConfig whose API calls share one connection pool per (cluster, user)
+ * and go through {@link UndiciRequestHttpLibrary}.
  * client-node 2.0 builds a new undici Agent for every request, so each call
  * opens its own TLS connection and leaves it idle until it times out: at
  * thousands of writes that costs a handshake per write on both ends and
@@ -12,6 +33,21 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
  */
 export class SharedConnectionsKubeConfig extends KubeConfig {
   readonly #dispatchers = new Map<string, Dispatcher>();
+  readonly #http = new UndiciRequestHttpLibrary();
+
+  /** client-node's own makeApiClient, with our transport and user agent. */
+  override makeApiClient<T extends ApiType>(apiClientType: ApiConstructor<T>): T {
+    const cluster = this.getCurrentCluster();
+    if (!cluster) throw new Error('No active cluster!');
+    return new apiClientType(
+      createConfiguration({
+        baseServer: new ServerConfiguration(cluster.server, {}),
+        authMethods: { default: this },
+        httpApi: this.#http,
+        promiseMiddleware: [namesItself],
+      }),
+    );
+  }
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
