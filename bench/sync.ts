@@ -1,5 +1,6 @@
 /**
- * The scale benchmark (`npm run bench -- [--users N] [--departments D] [--latency-ms L]`):
+ * The scale benchmark (`npm run bench -- [--users N] [--departments D] [--latency-ms L] [--node-options O]
+ * [--memory-limit Q]`):
  * on a control plane of its own (in a temp dir) and the WeCom simulator, in this order,
  * 1. floor: our own client creates N CasdoorUsers with the operator's write concurrency;
  * 2. initial sync: from creating the WeComSyncer to Ready with N users;
@@ -8,7 +9,8 @@
  * 5. WeCom calls per endpoint and tokens requested;
  * 6. fetch only: concurrent against serial;
  * 7. peak RSS (VmHWM) of the operator process.
- * The operator runs as users run it, `node src/main.ts`, as a child process.
+ * The operator runs as users run it: `node src/main.ts` as a child process, with the NODE_OPTIONS and
+ * the memory limit of deploy/base's Deployment (a memory cgroup, when this machine lets us make one).
  * The last line printed is one JSON object, {@link SyncBenchmarkResult}.
  */
 import { spawn } from 'node:child_process';
@@ -19,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { parse } from 'yaml';
 import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { CASDOOR_USER_KIND } from '../src/api/casdoor-user.ts';
 import { ANNOTATION_SYNC_REQUESTED_AT, GROUP, VERSION } from '../src/api/group.ts';
@@ -31,6 +34,7 @@ import { planSync } from '../src/syncer/plan.ts';
 import { WeComClient } from '../src/wecom/client.ts';
 import { DEFAULT_FETCH_CONCURRENCY, fetchOrganization } from '../src/wecom/fetch.ts';
 import { down, up } from '../hack/control-plane/cluster.ts';
+import { createMemoryCgroup, type MemoryCgroup, quantityBytes } from '../test/support/memory-cgroup.ts';
 import { startOperator, type OperatorProcess } from '../test/support/operator.ts';
 import { startSimulator, type Simulator } from '../test/support/simulator/server.ts';
 import { waitFor } from '../test/support/wait.ts';
@@ -45,8 +49,24 @@ export interface SyncBenchmarkOptions {
   departments?: number;
   /** WeCom latency per call. Default 20 ms. */
   latencyMs?: number;
+  /** NODE_OPTIONS of the operator process. Default: the Deployment's ({@link deployedRuntime}); '' for none. */
+  nodeOptions?: string;
+  /** The operator's memory limit, a Kubernetes quantity. Default: the Deployment's; '' for none. */
+  memoryLimit?: string;
   /** Told of each step as it goes. */
   log?: (line: string) => void;
+}
+
+/** What deploy/base's Deployment gives the operator container: NODE_OPTIONS and memory limit ('' when unset). */
+export function deployedRuntime(): { nodeOptions: string; memoryLimit: string } {
+  const deployment = parse(readFileSync(join(ROOT, 'deploy', 'base', 'deployment.yaml'), 'utf8')) as {
+    spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }>; resources?: { limits?: { memory?: string } } }> } } };
+  };
+  const [container] = deployment.spec.template.spec.containers;
+  return {
+    nodeOptions: container?.env?.find((variable) => variable.name === 'NODE_OPTIONS')?.value ?? '',
+    memoryLimit: container?.resources?.limits?.memory ?? '',
+  };
 }
 
 /** The benchmark's JSON line: exactly these fields. */
@@ -79,9 +99,13 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
   const departments = options.departments ?? Math.max(1, Math.round(users / 20));
   const latencyMs = options.latencyMs ?? 20;
   const log = options.log ?? (() => {});
+  const deployed = deployedRuntime();
+  const nodeOptions = options.nodeOptions ?? deployed.nodeOptions;
+  const memoryLimit = options.memoryLimit ?? deployed.memoryLimit;
   const dir = await mkdtemp(join(tmpdir(), 'wecom-syncer-bench-'));
   let sim: Simulator | undefined;
   let operator: OperatorProcess | undefined;
+  let cgroup: MemoryCgroup | undefined;
   try {
     log(`control plane in ${dir}`);
     const plane = await up(dir, { log });
@@ -108,6 +132,8 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     sim.faults.latencyMs = latencyMs;
     const floorPlan = planSync({ desired: desiredState(floorOwner, organization).users, stored: new Map(), policy: 'Keep', maxRemovals: 0 });
     const floorWritesBefore = await kube.casdoorUserWrites();
+    const cpu = new CpuMeter(dir);
+    let cpuBefore = cpu.read();
     let started = performance.now();
     const floorCounts = await applyPlan(floorPlan, {
       namespace: floorNs,
@@ -120,6 +146,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     const floorSeconds = seconds(started);
     if (floorCounts.created !== expectedUsers) throw new Error(`floor: created ${floorCounts.created} of ${expectedUsers} (${floorCounts.failed} failed)`);
     log(`floor: ${expectedUsers} CasdoorUsers in ${floorSeconds} s, ${(await kube.casdoorUserWrites()).writes - floorWritesBefore.writes} writes`);
+    log(`floor: CPU seconds ${cpu.since(cpuBefore)}`);
     started = performance.now();
     await kube.core.deleteNamespace({ name: floorNs });
     await waitFor('the floor namespace to be gone', () => kube.namespaceGone(floorNs), 600_000, 500);
@@ -131,10 +158,19 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     await kube.core.createNamespace({ body: { metadata: { name: ns } } });
     await kube.createSecret(ns, sim.corpSecret);
     sim.resetCounters();
-    operator = startOperator(plane.kubeconfig, ns, ['--log-level=info']);
+    if (memoryLimit !== '') {
+      cgroup = await createMemoryCgroup(`wecom-syncer-bench-${process.pid}`, quantityBytes(memoryLimit)).catch((error: unknown) => {
+        log(`the operator runs without a memory limit: no cgroup (${error instanceof Error ? error.message : String(error)})`);
+        return undefined;
+      });
+    }
+    log(`operator: NODE_OPTIONS=${nodeOptions === '' ? '(none)' : nodeOptions}, memory limit ${cgroup ? memoryLimit : 'none'}`);
+    operator = startOperator(plane.kubeconfig, ns, ['--log-level=info'], { nodeOptions, ...(cgroup && { cgroup }) });
     const running = operator;
     await waitFor('the operator\'s informers to list', async () => (running.log().match(/"msg":"listed"/g)?.length ?? 0) >= 3 || undefined, 60_000, POLL_MS);
     const before = await kube.casdoorUserWrites();
+    cpu.add('operator', running.pid);
+    cpuBefore = cpu.read();
     started = performance.now();
     await kube.createSyncer(ns, sim, {});
     const initial = await waitFor('Ready with every user', async () => {
@@ -144,6 +180,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     const initialSyncSeconds = seconds(started);
     const afterInitial = await kube.casdoorUserWrites();
     log(`initial sync: ${initialSyncSeconds} s, ${afterInitial.writes - before.writes} CasdoorUser writes, ${afterInitial.throttled - before.throttled} answered 429, lastSync ${JSON.stringify(initial.status?.lastSync)}`);
+    log(`initial sync: CPU seconds ${cpu.since(cpuBefore)}`);
 
     // 3. Resync with nothing changed.
     const resync = await requestSync(kube, ns);
@@ -189,6 +226,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     };
   } finally {
     await operator?.kill();
+    await cgroup?.remove().catch(() => {});
     await sim?.close();
     await down(dir);
     await rm(dir, { recursive: true, force: true });
@@ -318,6 +356,44 @@ class Kube {
   }
 }
 
+/**
+ * CPU seconds used by the control plane's processes, the benchmark's own
+ * (writer of the floor, WeCom simulator) and the operator's: where the time of
+ * a step went on a machine whose cores they all share.
+ */
+class CpuMeter {
+  readonly #pids = new Map<string, number>();
+
+  constructor(controlPlaneDir: string) {
+    for (const component of ['etcd', 'kube-apiserver', 'kube-controller-manager']) {
+      this.add(component, Number.parseInt(readFileSync(join(controlPlaneDir, `${component}.pid`), 'utf8'), 10));
+    }
+    this.add('benchmark', process.pid);
+  }
+
+  add(name: string, pid: number | undefined): void {
+    if (pid !== undefined) this.#pids.set(name, pid);
+  }
+
+  read(): Map<string, number> {
+    const seconds = new Map<string, number>();
+    for (const [name, pid] of this.#pids) {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // After the command name in parentheses: state is field 3, utime 14, stime 15 (clock ticks of 1/100 s).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      seconds.set(name, (Number(fields[11]) + Number(fields[12])) / 100);
+    }
+    return seconds;
+  }
+
+  /** `name X s, …` of what each used since `before`, and their sum. */
+  since(before: Map<string, number>): string {
+    const used = [...this.read()].map(([name, total]) => [name, total - (before.get(name) ?? 0)] as const);
+    const sum = used.reduce((all, [, value]) => all + value, 0);
+    return `${used.map(([name, value]) => `${name} ${value.toFixed(1)}`).join(', ')} (sum ${sum.toFixed(1)})`;
+  }
+}
+
 /** VmHWM of a process, in MB. */
 function peakRss(pid: number | undefined): number {
   if (pid === undefined) throw new Error('the operator has no pid');
@@ -348,6 +424,8 @@ if (import.meta.main) {
       users: { type: 'string', default: '10000' },
       departments: { type: 'string' },
       'latency-ms': { type: 'string', default: '20' },
+      'node-options': { type: 'string' },
+      'memory-limit': { type: 'string' },
     },
   });
   const departments = positive('departments', values.departments);
@@ -355,6 +433,8 @@ if (import.meta.main) {
     users: positive('users', values.users) ?? 10_000,
     ...(departments !== undefined && { departments }),
     latencyMs: positive('latency-ms', values['latency-ms']) ?? 20,
+    ...(values['node-options'] !== undefined && { nodeOptions: values['node-options'] }),
+    ...(values['memory-limit'] !== undefined && { memoryLimit: values['memory-limit'] }),
     log: (line) => process.stdout.write(`${line}\n`),
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -2,6 +2,7 @@
 // watching one namespace, and keeps its log for assertions.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { MemoryCgroup } from './memory-cgroup.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
 
@@ -15,13 +16,24 @@ export interface OperatorProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** How to run the operator's Node beyond its flags. */
+export interface OperatorRuntime {
+  /** NODE_OPTIONS for the operator alone (e.g. the Deployment's); inherited when absent. */
+  nodeOptions?: string;
+  /** A cgroup to start it in, as a container's memory limit would. */
+  cgroup?: MemoryCgroup;
+}
+
 /** Starts the operator against `kubeconfig`, watching `namespace`. */
-export function startOperator(kubeconfig: string, namespace: string, extraArgs: string[] = []): OperatorProcess {
+export function startOperator(kubeconfig: string, namespace: string, extraArgs: string[] = [], runtime: OperatorRuntime = {}): OperatorProcess {
   let output = '';
+  const node = [process.execPath, MAIN, `--namespace=${namespace}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug', ...extraArgs];
+  // In a cgroup: a shell joins it, then becomes node (same pid), so node starts under the limit.
+  const [command, ...args] = runtime.cgroup ? ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', runtime.cgroup.procsFile, ...node] : node;
   const child: ChildProcess = spawn(
-    process.execPath,
-    [MAIN, `--namespace=${namespace}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug', ...extraArgs],
-    { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] },
+    command!,
+    args,
+    { env: { ...process.env, KUBECONFIG: kubeconfig, ...(runtime.nodeOptions !== undefined && { NODE_OPTIONS: runtime.nodeOptions }) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
