@@ -25,8 +25,8 @@ export class UndiciRequestHttpLibrary implements HttpLibrary {
     const response = await request(context.getUrl(), {
       method: context.getHttpMethod(),
       headers: context.getHeaders(),
-      // The generated clients send JSON text; forms and URL-encoded bodies go as text too.
-      body: body === undefined || typeof body === 'string' ? body : body.toString(),
+      // JSON text from the generated clients; undici takes a FormData as it is, a URLSearchParams as its text.
+      body: body instanceof URLSearchParams ? body.toString() : body,
       signal: context.getSignal(),
       dispatcher: context.getDispatcher(),
     });
