@@ -138,8 +138,9 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     started = performance.now();
     await kube.waitForGarbageCollector(floorNs, floorPlan.create[0]!, new KubeObjectWriter(kc));
     log(`the garbage collector watches CasdoorUsers (${seconds(started)} s)`);
-    const floorWritesBefore = await kube.casdoorUserWrites();
     const cpu = new CpuMeter(dir);
+    log(`control plane idle: ${await cpu.waitControlPlaneIdle()}`);
+    const floorWritesBefore = await kube.casdoorUserWrites();
     let cpuBefore = cpu.read();
     started = performance.now();
     const floorCounts = await applyPlan(floorPlan, {
@@ -159,6 +160,8 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     await waitFor('the floor namespace to be gone', () => kube.namespaceGone(floorNs), 600_000, 500);
     await kube.waitWritesSettled();
     log(`floor namespace deleted in ${seconds(started)} s`);
+    // The garbage collector and etcd go on working for a while after the namespace is gone: not on the sync's time.
+    log(`control plane idle: ${await cpu.waitControlPlaneIdle()}`);
 
     // 2. Initial sync, by the operator as a child process watching one namespace.
     const ns = 'bench';
@@ -409,6 +412,25 @@ class CpuMeter {
       seconds.set(name, (Number(fields[11]) + Number(fields[12])) / 100);
     }
     return seconds;
+  }
+
+  /**
+   * Waits (at most two minutes) until etcd, kube-apiserver and kube-controller-manager together use under a
+   * tenth of a core over a second; tells how long it waited and what each used in the last second.
+   */
+  async waitControlPlaneIdle(): Promise<string> {
+    const started = performance.now();
+    const names = ['etcd', 'kube-apiserver', 'kube-controller-manager'];
+    let last = '';
+    while (performance.now() - started < 120_000) {
+      const before = this.read();
+      await sleep(1000);
+      const after = this.read();
+      const used = names.map((name) => (after.get(name) ?? 0) - (before.get(name) ?? 0));
+      last = names.map((name, i) => `${name} ${used[i]!.toFixed(2)}`).join(', ');
+      if (used.reduce((sum, value) => sum + value, 0) < 0.1) break;
+    }
+    return `${seconds(started)} s; last second: ${last}`;
   }
 
   /** `name X s, …` of what each used since `before`, and their sum. */

@@ -24,7 +24,8 @@ const namesItself = {
 
 /**
  * A KubeConfig whose API calls share one connection pool per (cluster, user)
- * and go through {@link UndiciRequestHttpLibrary}.
+ * and go through {@link UndiciRequestHttpLibrary} instead of client-node's fetch.
+ *
  * client-node 2.0 builds a new undici Agent for every request, so each call
  * opens its own TLS connection and leaves it idle until it times out: at
  * thousands of writes that costs a handshake per write on both ends and
