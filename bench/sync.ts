@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -59,7 +59,7 @@ export interface SyncBenchmarkOptions {
 }
 
 /** What deploy/base's Deployment gives the operator container: NODE_OPTIONS and memory limit ('' when unset). */
-export function deployedRuntime(): { nodeOptions: string; memoryLimit: string } {
+function deployedRuntime(): { nodeOptions: string; memoryLimit: string } {
   const deployment = parse(readFileSync(join(ROOT, 'deploy', 'base', 'deployment.yaml'), 'utf8')) as {
     spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }>; resources?: { limits?: { memory?: string } } }> } } };
   };
@@ -139,7 +139,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     await kube.waitForGarbageCollector(floorNs, floorPlan.create[0]!, new KubeObjectWriter(kc));
     log(`the garbage collector watches CasdoorUsers (${seconds(started)} s)`);
     const cpu = new CpuMeter(dir);
-    log(`control plane idle: ${await cpu.waitControlPlaneIdle()}`);
+    log(`control plane ${await cpu.waitControlPlaneIdle()}`);
     const floorWritesBefore = await kube.casdoorUserWrites();
     let cpuBefore = cpu.read();
     started = performance.now();
@@ -161,7 +161,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     await kube.waitWritesSettled();
     log(`floor namespace deleted in ${seconds(started)} s`);
     // The garbage collector and etcd go on working for a while after the namespace is gone: not on the sync's time.
-    log(`control plane idle: ${await cpu.waitControlPlaneIdle()}`);
+    log(`control plane ${await cpu.waitControlPlaneIdle()}`);
 
     // 2. Initial sync, by the operator as a child process watching one namespace.
     const ns = 'bench';
@@ -406,6 +406,8 @@ class CpuMeter {
   read(): Map<string, number> {
     const seconds = new Map<string, number>();
     for (const [name, pid] of this.#pids) {
+      // A process that has exited (an operator killed for memory, say) is left out, so that the error that follows tells why.
+      if (!existsSync(`/proc/${pid}/stat`)) continue;
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       // After the command name in parentheses: state is field 3, utime 14, stime 15 (clock ticks of 1/100 s).
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -422,15 +424,16 @@ class CpuMeter {
     const started = performance.now();
     const names = ['etcd', 'kube-apiserver', 'kube-controller-manager'];
     let last = '';
-    while (performance.now() - started < 120_000) {
+    let idle = false;
+    while (!idle && performance.now() - started < 120_000) {
       const before = this.read();
       await sleep(1000);
       const after = this.read();
       const used = names.map((name) => (after.get(name) ?? 0) - (before.get(name) ?? 0));
       last = names.map((name, i) => `${name} ${used[i]!.toFixed(2)}`).join(', ');
-      if (used.reduce((sum, value) => sum + value, 0) < 0.1) break;
+      idle = used.reduce((sum, value) => sum + value, 0) < 0.1;
     }
-    return `${seconds(started)} s; last second: ${last}`;
+    return `${idle ? 'idle' : 'still busy'} after ${seconds(started)} s; last second: ${last}`;
   }
 
   /** `name X s, …` of what each used since `before`, and their sum. */

@@ -4,7 +4,6 @@ import {
   createConfiguration,
   KubeConfig,
   type RequestContext,
-  type ResponseContext,
   ServerConfiguration,
 } from '@kubernetes/client-node';
 import { UndiciRequestHttpLibrary } from './kube-http.ts';
@@ -14,13 +13,6 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 /** How the operator names itself to kube-apiserver (its audit log and request metrics). */
 const USER_AGENT = 'wecom-syncer';
 
-const namesItself = {
-  pre: async (context: RequestContext): Promise<RequestContext> => {
-    context.setHeaderParam('User-Agent', USER_AGENT);
-    return context;
-  },
-  post: async (response: ResponseContext): Promise<ResponseContext> => response,
-};
 
 /**
  * A KubeConfig whose API calls share one connection pool per (cluster, user)
@@ -36,7 +28,7 @@ export class SharedConnectionsKubeConfig extends KubeConfig {
   readonly #dispatchers = new Map<string, Dispatcher>();
   readonly #http = new UndiciRequestHttpLibrary();
 
-  /** client-node's own makeApiClient, with our transport and user agent. */
+  /** client-node's own makeApiClient, with our transport. */
   override makeApiClient<T extends ApiType>(apiClientType: ApiConstructor<T>): T {
     const cluster = this.getCurrentCluster();
     if (!cluster) throw new Error('No active cluster!');
@@ -45,13 +37,14 @@ export class SharedConnectionsKubeConfig extends KubeConfig {
         baseServer: new ServerConfiguration(cluster.server, {}),
         authMethods: { default: this },
         httpApi: this.#http,
-        promiseMiddleware: [namesItself],
       }),
     );
   }
 
+  /** Every call and every watch comes here: credentials, our user agent, and the shared pool. */
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
+    context.setHeaderParam('User-Agent', USER_AGENT);
     const fresh = context.getDispatcher();
     if (fresh === undefined) return;
     const key = JSON.stringify([this.getCurrentCluster()?.name ?? '', this.getCurrentUser()?.name ?? '']);

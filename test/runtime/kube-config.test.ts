@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SharedConnectionsKubeConfig } from '../../src/runtime/kube-config.ts';
@@ -58,7 +58,7 @@ interface Seen {
 /** A SharedConnectionsKubeConfig against a local server that records each request and answers with `answer`. */
 async function withServer(
   answer: (seen: Seen) => { status: number; headers?: Record<string, string>; body: unknown },
-  use: (api: CustomObjectsApi, seen: Seen[]) => Promise<void>,
+  use: (api: CustomObjectsApi, seen: Seen[], kc: SharedConnectionsKubeConfig) => Promise<void>,
 ): Promise<void> {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
@@ -81,7 +81,7 @@ async function withServer(
     currentContext: 'local',
   });
   try {
-    await use(kc.makeApiClient(CustomObjectsApi), seen);
+    await use(kc.makeApiClient(CustomObjectsApi), seen, kc);
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -101,6 +101,21 @@ test('SharedConnectionsKubeConfig: a create sends its JSON body, bearer token an
       assert.equal(JSON.parse(seen[0]?.body ?? ''), { spec: { n: '张三' } });
       assert.is(seen[0]?.headers.authorization, 'Bearer x');
       assert.is(seen[0]?.headers['user-agent'], 'wecom-syncer');
+    },
+  );
+});
+
+test('SharedConnectionsKubeConfig: a watch names the operator too', async () => {
+  await withServer(
+    () => ({ status: 200, body: { type: 'ADDED', object: { metadata: { name: 'a' } } } }),
+    async (_api, seen, kc) => {
+      const events: string[] = [];
+      await new Promise<void>((resolve) => {
+        void new Watch(kc).watch('/apis/g.example/v1/things', {}, (type) => events.push(type), () => resolve());
+      });
+      assert.equal(events, ['ADDED']);
+      assert.is(seen[0]?.headers['user-agent'], 'wecom-syncer');
+      assert.is(seen[0]?.headers.authorization, 'Bearer x');
     },
   );
 });

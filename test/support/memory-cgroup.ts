@@ -13,24 +13,43 @@ export interface MemoryCgroup {
   remove(): Promise<void>;
 }
 
-const V1_ROOT = '/sys/fs/cgroup/memory';
+const V1_MEMORY = '/sys/fs/cgroup/memory';
 const V2_ROOT = '/sys/fs/cgroup';
 
 /**
- * Creates a cgroup named `name` limited to `limitBytes`, on cgroup v2 when the
- * memory controller is there, else v1. Throws with the reason when this
- * machine does not let us (not Linux, not root, controller absent).
+ * Creates a cgroup named `name`, limited to `limitBytes`, inside this
+ * process's own memory cgroup (so whatever limits this process also limits
+ * it): on cgroup v2 when the memory controller is enabled for children there,
+ * else on v1. Throws with the reason when this machine does not let us (not
+ * Linux, not root, no memory controller), leaving nothing behind.
  */
 export async function createMemoryCgroup(name: string, limitBytes: number): Promise<MemoryCgroup> {
-  const v2Memory = existsSync(join(V2_ROOT, 'cgroup.controllers')) && readFileSync(join(V2_ROOT, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('memory');
-  const [dir, limitFile] = v2Memory ? [join(V2_ROOT, name), 'memory.max'] : [join(V1_ROOT, name), 'memory.limit_in_bytes'];
-  if (!v2Memory && !existsSync(V1_ROOT)) throw new Error('no cgroup memory controller on this machine');
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, limitFile), String(limitBytes));
-  return {
-    procsFile: join(dir, 'cgroup.procs'),
-    remove: () => rmdir(dir),
-  };
+  const { parent, limitFile } = memoryHierarchy();
+  const dir = join(parent, name);
+  await mkdir(dir);
+  try {
+    await writeFile(join(dir, limitFile), String(limitBytes));
+  } catch (error) {
+    await rmdir(dir).catch(() => {});
+    throw error;
+  }
+  return { procsFile: join(dir, 'cgroup.procs'), remove: () => rmdir(dir) };
+}
+
+/** Where this process's memory cgroup is, and the name of the limit file there. */
+function memoryHierarchy(): { parent: string; limitFile: string } {
+  if (!existsSync('/proc/self/cgroup')) throw new Error('no cgroups on this machine');
+  // Lines are `id:controllers:path`; v2's is `0::path`, v1's memory line names `memory`.
+  const lines = readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n').map((line) => line.split(':'));
+  const v2Path = lines.find(([id, controllers]) => id === '0' && controllers === '')?.[2];
+  if (v2Path !== undefined) {
+    const parent = join(V2_ROOT, v2Path);
+    const enabled = join(parent, 'cgroup.subtree_control');
+    if (existsSync(enabled) && readFileSync(enabled, 'utf8').split(/\s+/).includes('memory')) return { parent, limitFile: 'memory.max' };
+  }
+  const v1Path = lines.find(([, controllers]) => controllers?.split(',').includes('memory'))?.[2];
+  if (v1Path !== undefined && existsSync(V1_MEMORY)) return { parent: join(V1_MEMORY, v1Path), limitFile: 'memory.limit_in_bytes' };
+  throw new Error('no memory cgroup controller available to this process');
 }
 
 /** Bytes in a Kubernetes memory quantity such as `512Mi`, `1G` or `268435456`. */
