@@ -34,7 +34,7 @@ import { KubeObjectWriter } from '../src/syncer/object-writer.ts';
 import { planSync } from '../src/syncer/plan.ts';
 import { WeComClient } from '../src/wecom/client.ts';
 import { DEFAULT_FETCH_CONCURRENCY, fetchOrganization } from '../src/wecom/fetch.ts';
-import { down, up } from '../hack/control-plane/cluster.ts';
+import { COMPONENTS, down, readPid, up } from '../hack/control-plane/cluster.ts';
 import { createMemoryCgroup, type MemoryCgroup, quantityBytes } from '../test/support/memory-cgroup.ts';
 import { startOperator, type OperatorProcess } from '../test/support/operator.ts';
 import { startSimulator, type Simulator } from '../test/support/simulator/server.ts';
@@ -382,9 +382,7 @@ class CpuMeter {
   readonly #pids = new Map<string, number>();
 
   constructor(controlPlaneDir: string) {
-    for (const component of ['etcd', 'kube-apiserver', 'kube-controller-manager']) {
-      this.add(component, Number.parseInt(readFileSync(join(controlPlaneDir, `${component}.pid`), 'utf8'), 10));
-    }
+    for (const component of COMPONENTS) this.add(component, readPid(controlPlaneDir, component));
     this.add('benchmark', process.pid);
   }
 
@@ -411,15 +409,14 @@ class CpuMeter {
    */
   async waitControlPlaneIdle(): Promise<string> {
     const started = performance.now();
-    const names = ['etcd', 'kube-apiserver', 'kube-controller-manager'];
     let last = '';
     let idle = false;
     while (!idle && performance.now() - started < 120_000) {
       const before = this.read();
       await sleep(1000);
       const after = this.read();
-      const used = names.map((name) => (after.get(name) ?? 0) - (before.get(name) ?? 0));
-      last = names.map((name, i) => `${name} ${used[i]!.toFixed(2)}`).join(', ');
+      const used = COMPONENTS.map((name) => (after.get(name) ?? 0) - (before.get(name) ?? 0));
+      last = COMPONENTS.map((name, i) => `${name} ${used[i]!.toFixed(2)}`).join(', ');
       idle = used.reduce((sum, value) => sum + value, 0) < 0.1;
     }
     return `${idle ? 'idle' : 'still busy'} after ${seconds(started)} s; last second: ${last}`;

@@ -266,7 +266,8 @@ function writePid(dir: string, component: Component, pid: number): void {
   writeFileSync(pidFile(dir, component), `${pid}\n`);
 }
 
-function readPid(dir: string, component: Component): number | undefined {
+/** The pid DIR's pid file records for a component, if any (the process may have exited since). */
+export function readPid(dir: string, component: Component): number | undefined {
   try {
     const pid = Number.parseInt(readFileSync(pidFile(dir, component), 'utf8'), 10);
     return Number.isInteger(pid) ? pid : undefined;

@@ -13,7 +13,6 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 /** How the operator names itself to kube-apiserver (its audit log and request metrics). */
 const USER_AGENT = 'wecom-syncer';
 
-
 /**
  * A KubeConfig whose API calls share one connection pool per (cluster, user)
  * and go through {@link UndiciRequestHttpLibrary} instead of client-node's fetch.

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createMemoryCgroup, type MemoryCgroup, quantityBytes } from './memory-cgroup.ts';
+import { createMemoryCgroup, inCgroup, type MemoryCgroup, quantityBytes } from './memory-cgroup.ts';
 
 test('quantityBytes reads Kubernetes memory quantities', () => {
   assert.is(quantityBytes('512Mi'), 512 * 2 ** 20);
@@ -28,7 +28,8 @@ test('a process started in the cgroup sees its limit, and Node sizes its heap fr
   }
   try {
     const script = 'console.log(JSON.stringify([process.constrainedMemory(), require("v8").getHeapStatistics().heap_size_limit]))';
-    const { stdout } = await promisify(execFile)('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', cgroup.procsFile, process.execPath, '-e', script]);
+    const [command, ...args] = inCgroup(cgroup, [process.execPath, '-e', script]);
+    const { stdout } = await promisify(execFile)(command!, args);
     const [constrained, heapLimit] = JSON.parse(stdout) as [number, number];
     assert.is(constrained, 512 * 2 ** 20);
     // V8 gives the old generation a quarter to a half of the memory it is told of: far below this machine's default.

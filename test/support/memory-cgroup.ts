@@ -52,6 +52,11 @@ function memoryHierarchy(): { parent: string; limitFile: string } {
   throw new Error('no memory cgroup controller available to this process');
 }
 
+/** `argv` as a command that first joins `cgroup` (a shell that then becomes the program: same pid). */
+export function inCgroup(cgroup: MemoryCgroup, argv: readonly string[]): string[] {
+  return ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', cgroup.procsFile, ...argv];
+}
+
 /** Bytes in a Kubernetes memory quantity such as `512Mi`, `1G` or `268435456`. */
 export function quantityBytes(quantity: string): number {
   const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity.trim());

@@ -2,7 +2,7 @@
 // watching one namespace, and keeps its log for assertions.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { MemoryCgroup } from './memory-cgroup.ts';
+import { inCgroup, type MemoryCgroup } from './memory-cgroup.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
 
@@ -28,8 +28,7 @@ export interface OperatorRuntime {
 export function startOperator(kubeconfig: string, namespace: string, extraArgs: string[] = [], runtime: OperatorRuntime = {}): OperatorProcess {
   let output = '';
   const node = [process.execPath, MAIN, `--namespace=${namespace}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug', ...extraArgs];
-  // In a cgroup: a shell joins it, then becomes node (same pid), so node starts under the limit.
-  const [command, ...args] = runtime.cgroup ? ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', runtime.cgroup.procsFile, ...node] : node;
+  const [command, ...args] = runtime.cgroup ? inCgroup(runtime.cgroup, node) : node;
   const child: ChildProcess = spawn(
     command!,
     args,
