@@ -4,6 +4,7 @@ import { CASDOOR_USER_KIND, type CasdoorUserSpec } from '../api/casdoor-user.ts'
 import { API_VERSION, LABEL_ORGANIZATION, LABEL_SYNCER, WECOM_SYNCER_KIND_REF, type OwnerReference } from '../api/group.ts';
 import type { WeComSyncer } from '../api/wecom-syncer.ts';
 import type { Organization } from '../wecom/fetch.ts';
+import type { Department } from '../wecom/types.ts';
 import { casdoorGroupName, casdoorUserName, toCasdoorGroupSpec, toCasdoorUserSpec } from './mapping.ts';
 
 /** Which of the two kinds an object is. */
@@ -106,6 +107,29 @@ function desiredObject(
 
 /** Maps a fetched organization to the objects a sync wants. Pure. */
 export function desiredState(syncer: WeComSyncer, organization: Organization): DesiredState {
+  return { ...desiredUsers(syncer, organization), groups: desiredGroups(syncer, organization.departments) };
+}
+
+/**
+ * The CasdoorGroups a sync wants: they depend on the departments alone, so a
+ * sync can write them while it still fetches the members. Empty when groups are off. Pure.
+ */
+export function desiredGroups(syncer: WeComSyncer, departments: readonly Department[]): Map<string, DesiredObject> {
+  const groups = new Map<string, DesiredObject>();
+  if (!syncer.spec.syncGroups) return groups;
+  const labels = managedLabels(syncer);
+  const owner = ownerReferenceTo(syncer);
+  const visible = new Set(departments.map((department) => department.id));
+  for (const department of departments) {
+    const name = casdoorGroupName(syncer.metadata.name, department.id);
+    const spec = toCasdoorGroupSpec(department, syncer.spec.organization, visible);
+    groups.set(name, desiredObject(CASDOOR_GROUP_KIND, name, spec, labels, owner));
+  }
+  return groups;
+}
+
+/** The CasdoorUsers a sync wants, and which stored users no sync may remove. Pure. */
+export function desiredUsers(syncer: WeComSyncer, organization: Organization): Omit<DesiredState, 'groups'> {
   const labels = managedLabels(syncer);
   const owner = ownerReferenceTo(syncer);
   const syncGroups = syncer.spec.syncGroups;
@@ -115,14 +139,6 @@ export function desiredState(syncer: WeComSyncer, organization: Organization): D
     const name = casdoorUserName(syncer.metadata.name, member.userid);
     const spec = toCasdoorUserSpec(member, { organization: syncer.spec.organization, syncGroups, visibleDepartments: visible });
     users.set(name, desiredObject(CASDOOR_USER_KIND, name, spec, labels, owner));
-  }
-  const groups = new Map<string, DesiredObject>();
-  if (syncGroups) {
-    for (const department of organization.departments) {
-      const name = casdoorGroupName(syncer.metadata.name, department.id);
-      const spec = toCasdoorGroupSpec(department, syncer.spec.organization, visible);
-      groups.set(name, desiredObject(CASDOOR_GROUP_KIND, name, spec, labels, owner));
-    }
   }
   const protectedUsers = new Set<string>();
   // Malformed records and members only the contacts secret sees still exist in WeCom.
@@ -136,5 +152,5 @@ export function desiredState(syncer: WeComSyncer, organization: Organization): D
     }
   }
   const unidentifiedRejects = organization.rejected.filter((r) => r.userid === undefined).length;
-  return { users, groups, protectedUsers, unidentifiedRejects };
+  return { users, protectedUsers, unidentifiedRejects };
 }

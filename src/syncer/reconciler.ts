@@ -5,11 +5,11 @@ import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/group.ts';
 import { ConditionType, findCondition, Reason } from '../api/conditions.ts';
 import type { SecretKeyRef, WeComSyncer, WeComSyncerStatus } from '../api/wecom-syncer.ts';
 import type { Reconciler, Result } from '../runtime/reconcile.ts';
-import type { WeComClient } from '../wecom/client.ts';
+import type { DepartmentListing, WeComClient } from '../wecom/client.ts';
 import { isWeComError, type WeComError, WeComErrorReason } from '../wecom/errors.ts';
-import { fetchOrganization } from '../wecom/fetch.ts';
+import { fetchOrganization, type Organization } from '../wecom/fetch.ts';
 import { applyPlan, type ApplyCounts, DEFAULT_WRITE_CONCURRENCY } from './apply.ts';
-import { type DesiredState, desiredState } from './desired.ts';
+import { type DesiredState, desiredGroups, desiredUsers, type ManagedKind } from './desired.ts';
 import type { EventRecorder } from './events.ts';
 import { type ObjectWriter, statusOf } from './object-writer.ts';
 import type { OwnedIndex } from './owned-index.ts';
@@ -207,12 +207,12 @@ export class WeComSyncerReconciler implements Reconciler {
 
     if (syncer.spec.suspend) {
       const { departments } = await connect(client, signal);
-      return { kind: 'suspended', departments };
+      return { kind: 'suspended', departments: departments.length };
     }
 
     const startedNewGeneration = trigger === SyncTrigger.FirstSync || trigger === SyncTrigger.NewGeneration;
     await statusWrites.progress(progressStatus(syncer, `fetching from WeCom (${trigger})`, this.#now(), startedNewGeneration));
-    await connect(client, signal);
+    const listing = await connect(client, signal);
     let lastProgress = Date.now();
     const progressEvery = this.#deps.progressIntervalMs ?? 3000;
     const progress = (message: string): void => {
@@ -220,44 +220,19 @@ export class WeComSyncerReconciler implements Reconciler {
       lastProgress = Date.now();
       void statusWrites.progress(progressStatus(syncer, message, this.#now(), startedNewGeneration));
     };
-    const organization = await fetchOrganization(client, {
-      signal,
-      ...(this.#deps.fetchConcurrency !== undefined && { concurrency: this.#deps.fetchConcurrency }),
-      ...(contactsSecret !== undefined && { contacts: this.#deps.wecomClient(baseURL, syncer.spec.corpId, contactsSecret) }),
-      onProgress: ({ departmentsDone, departmentsTotal }) => progress(`fetched ${departmentsDone}/${departmentsTotal} departments`),
-    });
-    if (organization.rejected.length > 0) {
-      logger.warn({ rejected: organization.rejected.slice(0, 20) }, `${organization.rejected.length} member records from WeCom were malformed and left as they are`);
-    }
-    if (organization.hiddenUserIds?.length) {
-      logger.info({ count: organization.hiddenUserIds.length, sample: organization.hiddenUserIds.slice(0, 20) }, 'members exist in WeCom that the app secret cannot see; widen the app\'s visible scope to sync them');
-    }
-
-    const desired = desiredState(syncer, organization);
-    // Kept before writing, so the watch events of our own writes already match it and queue nothing.
-    this.#desired.set(key, desired);
-    const stored = { users: this.#deps.users.of(key), groups: this.#deps.groups.of(key) };
-    const policy = syncer.spec.removedUsers;
-    if (desired.unidentifiedRejects > 0) {
-      logger.warn({ count: desired.unidentifiedRejects }, 'member records without a usable userid: nobody is removed in this sync');
-    }
-    // A malformed record without a userid could be anyone: then nobody counts as gone.
-    const protectedNames = desired.unidentifiedRejects > 0 ? new Set(stored.users.keys()) : desired.protectedUsers;
-    const userPlan = planSync({ desired: desired.users, stored: stored.users, protectedNames, policy, maxRemovals: syncer.spec.maxRemovals });
-    // A department that disappears (or every group, once syncGroups is off) is
-    // deleted under Delete; Forbid and Keep keep the group: groups cannot be forbidden.
-    const groupPolicy = policy === 'Delete' ? 'Delete' : 'Keep';
-    // Turning groups off is the user's own choice, not a WeCom mistake: the guard does not apply.
-    const groupPlan = planSync({ desired: desired.groups, stored: stored.groups, policy: groupPolicy, maxRemovals: syncer.spec.syncGroups ? syncer.spec.maxRemovals : '100%' });
-    const total = writes(userPlan) + writes(groupPlan);
-    logger.info({ members: organization.members.length, departments: organization.departments.length, writes: total }, 'planned');
 
     // A syncer deleted mid-sync stops writing: garbage collection would only delete what it wrote.
     const gone = new AbortController();
     const writeSignal = AbortSignal.any([signal, gone.signal]);
     if (!this.#exists(key, syncer)) throw new SyncerGone();
     let written = 0;
-    const apply = (plan: Plan, kind: typeof CASDOOR_USER_KIND | typeof CASDOOR_GROUP_KIND): Promise<ApplyCounts> =>
+    let total = 0;
+    let fetched = false;
+    const policy = syncer.spec.removedUsers;
+    // A department that disappears (or every group, once syncGroups is off) is
+    // deleted under Delete; Forbid and Keep keep the group: groups cannot be forbidden.
+    const groupPolicy = policy === 'Delete' ? 'Delete' : 'Keep';
+    const apply = (plan: Plan, kind: ManagedKind): Promise<ApplyCounts> =>
       applyPlan(plan, {
         namespace,
         kind,
@@ -268,12 +243,61 @@ export class WeComSyncerReconciler implements Reconciler {
         signal: writeSignal,
         onProgress: () => {
           if (!this.#exists(key, syncer)) gone.abort();
-          progress(`written ${++written}/${total}`);
+          written++;
+          // While members are still being fetched, the fetch reports progress.
+          if (fetched) progress(`written ${written}/${total}`);
         },
         onFailure: (name, error) => logger.warn({ object: name, err: error instanceof Error ? error.message : String(error) }, 'write failed'),
       });
+
+    // Groups depend on the departments alone: they are created and updated while the
+    // members are fetched, which is mostly waiting on WeCom. Removals wait for a complete fetch.
+    const groups = desiredGroups(syncer, listing.departments);
+    // Kept before writing, so the watch events of our own writes already match it and queue nothing.
+    this.#desired.set(key, { ...(this.#desired.get(key) ?? { users: new Map(), protectedUsers: new Set(), unidentifiedRejects: 0 }), groups });
+    // Turning groups off is the user's own choice, not a WeCom mistake: the guard does not apply.
+    const groupPlan = planSync({ desired: groups, stored: this.#deps.groups.of(key), policy: groupPolicy, maxRemovals: syncer.spec.syncGroups ? syncer.spec.maxRemovals : '100%' });
+    total = groupPlan.create.length + groupPlan.update.length;
+    const groupsWritten = apply({ ...groupPlan, remove: [] }, CASDOOR_GROUP_KIND);
+    let organization: Organization;
+    try {
+      organization = await fetchOrganization(client, {
+        departments: listing,
+        signal,
+        ...(this.#deps.fetchConcurrency !== undefined && { concurrency: this.#deps.fetchConcurrency }),
+        ...(contactsSecret !== undefined && { contacts: this.#deps.wecomClient(baseURL, syncer.spec.corpId, contactsSecret) }),
+        onProgress: ({ departmentsDone, departmentsTotal }) => progress(`fetched ${departmentsDone}/${departmentsTotal} departments`),
+      });
+    } finally {
+      // Group writes end before the sync does, however the fetch went.
+      await groupsWritten;
+    }
+    fetched = true;
+    if (organization.rejected.length > 0) {
+      logger.warn({ rejected: organization.rejected.slice(0, 20) }, `${organization.rejected.length} member records from WeCom were malformed and left as they are`);
+    }
+    if (organization.hiddenUserIds?.length) {
+      logger.info({ count: organization.hiddenUserIds.length, sample: organization.hiddenUserIds.slice(0, 20) }, 'members exist in WeCom that the app secret cannot see; widen the app\'s visible scope to sync them');
+    }
+
+    const desired: DesiredState = { ...desiredUsers(syncer, organization), groups };
+    this.#desired.set(key, desired);
+    if (desired.unidentifiedRejects > 0) {
+      logger.warn({ count: desired.unidentifiedRejects }, 'member records without a usable userid: nobody is removed in this sync');
+    }
+    // A malformed record without a userid could be anyone: then nobody counts as gone.
+    const storedUsers = this.#deps.users.of(key);
+    const protectedNames = desired.unidentifiedRejects > 0 ? new Set(storedUsers.keys()) : desired.protectedUsers;
+    const userPlan = planSync({ desired: desired.users, stored: storedUsers, protectedNames, policy, maxRemovals: syncer.spec.maxRemovals });
+    total += groupPlan.remove.length + writes(userPlan);
+    logger.info({ members: organization.members.length, departments: organization.departments.length, writes: total }, 'planned');
+
+    if (gone.signal.aborted || !this.#exists(key, syncer)) throw new SyncerGone();
     // Groups first, so a user's groups exist by the time the user does.
-    const groupCounts = await apply(groupPlan, CASDOOR_GROUP_KIND);
+    const groupCounts = await groupsWritten;
+    const groupRemovals = await apply({ ...groupPlan, create: [], update: [] }, CASDOOR_GROUP_KIND);
+    groupCounts.removed += groupRemovals.removed;
+    groupCounts.failed += groupRemovals.failed;
     const userCounts = await apply(userPlan, CASDOOR_USER_KIND);
     if (gone.signal.aborted) throw new SyncerGone();
     const blocked = {
@@ -397,10 +421,13 @@ class ConnectFailure extends Error {
   }
 }
 
-/** The connection test: a token and a department listing. */
-async function connect(client: WeComClient, signal: AbortSignal): Promise<{ departments: number }> {
+/**
+ * The connection test: a token AND a department listing, which a sync then uses. A token
+ * alone does not catch an untrusted IP (60020), a narrow scope (60011) or a restricted contacts secret.
+ */
+async function connect(client: WeComClient, signal: AbortSignal): Promise<DepartmentListing> {
   try {
-    return await client.testConnection(signal);
+    return await client.listDepartments(signal);
   } catch (error) {
     throw isWeComError(error) ? new ConnectFailure(error) : error;
   }

@@ -83,25 +83,23 @@ export class WeComClient {
   }
 
   /**
-   * Proves the credentials work: a token AND a department listing. A token alone does
-   * not catch an untrusted IP (60020), a narrow scope (60011) or a restricted contacts secret.
+   * Every department the secret can see, each once (a department listed twice is kept
+   * as first listed); falls back to department/simplelist on 48009.
    */
-  async testConnection(signal?: AbortSignal): Promise<{ departments: number }> {
-    const listing = await this.listDepartments(signal);
-    return { departments: listing.departments.length };
-  }
-
-  /** Every department the secret can see; falls back to department/simplelist on 48009. */
   async listDepartments(signal?: AbortSignal): Promise<DepartmentListing> {
+    let listing: DepartmentListing;
     try {
       const body = await this.#call('GET', '/cgi-bin/department/list', {}, signal);
-      return { departments: parseDepartments(body['department'], 'department/list'), simple: false };
+      listing = { departments: parseDepartments(body['department'], 'department/list'), simple: false };
     } catch (error) {
       if (!isWeComError(error) || error.reason !== WeComErrorReason.ContactsSecretRestricted) throw error;
       this.#logger?.info('department/list is restricted for this secret (48009); using department/simplelist');
       const body = await this.#call('GET', '/cgi-bin/department/simplelist', {}, signal);
-      return { departments: parseDepartments(body['department_id'], 'department/simplelist'), simple: true };
+      listing = { departments: parseDepartments(body['department_id'], 'department/simplelist'), simple: true };
     }
+    const byId = new Map<number, Department>();
+    for (const d of listing.departments) if (!byId.has(d.id)) byId.set(d.id, d);
+    return { departments: [...byId.values()], simple: listing.simple };
   }
 
   /** The members of one department (not of its children). Malformed records are rejected, not fatal. */

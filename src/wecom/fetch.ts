@@ -1,4 +1,4 @@
-import type { WeComClient, MemberListing } from './client.ts';
+import type { DepartmentListing, MemberListing, WeComClient } from './client.ts';
 import { WeComError, isWeComError } from './errors.ts';
 import type { Department, Member, RejectedMember } from './types.ts';
 
@@ -12,6 +12,8 @@ export interface FetchProgress {
 export interface FetchOptions {
   /** Departments listed at once. Default 8; WeCom answers 45033 when too many calls run at once. */
   concurrency?: number;
+  /** The departments, when the caller has just listed them (the connection test does): not listed again. */
+  departments?: DepartmentListing;
   /** A client with the Sync of Contacts secret: pages user/list_id to find members the app cannot see. */
   contacts?: WeComClient;
   onProgress?: (progress: FetchProgress) => void;
@@ -41,7 +43,7 @@ export const DEFAULT_FETCH_CONCURRENCY = 8;
  * would make the caller remove real people.
  */
 export async function fetchOrganization(client: WeComClient, options: FetchOptions = {}): Promise<Organization> {
-  const { departments, simple } = await listUniqueDepartments(client, options.signal);
+  const { departments, simple } = options.departments ?? (await client.listDepartments(options.signal));
   const listings = await listAllMembers(client, departments, options);
   const { members, rejected } = mergeMembers(departments, listings);
   const organization: Organization = { departments, simpleDepartments: simple, members, rejected };
@@ -58,13 +60,6 @@ export function rejectedUserIds(organization: Pick<Organization, 'rejected'>): S
   const ids = new Set<string>();
   for (const r of organization.rejected) if (r.userid !== undefined) ids.add(r.userid);
   return ids;
-}
-
-async function listUniqueDepartments(client: WeComClient, signal: AbortSignal | undefined) {
-  const listing = await client.listDepartments(signal);
-  const byId = new Map<number, Department>();
-  for (const d of listing.departments) if (!byId.has(d.id)) byId.set(d.id, d);
-  return { departments: [...byId.values()], simple: listing.simple };
 }
 
 async function listAllMembers(client: WeComClient, departments: Department[], options: FetchOptions): Promise<MemberListing[]> {

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import type { WeComSyncer, WeComSyncerStatus } from '../../src/api/wecom-syncer.ts';
 import type { ObjectWriter } from '../../src/syncer/object-writer.ts';
 import { OwnedIndex } from '../../src/syncer/owned-index.ts';
+import { toStoredObject } from '../../src/syncer/stored.ts';
 import { type SyncerDeps, WeComSyncerReconciler } from '../../src/syncer/reconciler.ts';
 import { WeComClient } from '../../src/wecom/client.ts';
 import { startSimulator, type Simulator } from '../support/simulator/server.ts';
@@ -96,6 +97,55 @@ test('a fixed Secret is noticed at the next recheck and synced', async ({ sim })
   secret = sim.corpSecret;
   await reconciler.reconcile('casdoor/acme', new AbortController().signal);
   assert.is(statuses.at(-1)?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+});
+
+/** A writer that records what it is asked, and how many member listings WeCom had answered by then. */
+function recordingWriter(sim: Simulator): { writer: ObjectWriter; writes: Array<{ op: string; kind: string; name: string; memberListings: number }> } {
+  const writes: Array<{ op: string; kind: string; name: string; memberListings: number }> = [];
+  const record = (op: string, kind: string, name: string): void => void writes.push({ op, kind, name, memberListings: sim.counters.calls['user/list'] ?? 0 });
+  return {
+    writes,
+    writer: {
+      create: async (_ns, object) => record('create', object.kind, object.name),
+      update: async (_ns, object) => record('update', object.kind, object.name),
+      forbid: async (_ns, kind, name) => record('forbid', kind, name),
+      delete: async (_ns, kind, name) => record('delete', kind, name),
+    },
+  };
+}
+
+test('groups are written while the members are fetched, and departments are listed once', async ({ sim }) => {
+  // One department at a time, 30 ms each: the member fetch takes a while.
+  sim.setFaults({ latencyMs: 30 });
+  const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId } });
+  const { writer, writes } = recordingWriter(sim);
+  const reconciler = new WeComSyncerReconciler(deps(sim, syncer, sim.corpSecret, { writer, fetchConcurrency: 1 }));
+  await reconciler.reconcile('casdoor/acme', new AbortController().signal);
+  const departments = sim.org.departments.length;
+  const groups = writes.filter((w) => w.kind === 'CasdoorGroup');
+  assert.is(groups.length, departments);
+  assert.ok(groups[0]!.memberListings < departments, `the first group was written after ${groups[0]!.memberListings} of ${departments} member listings`);
+  const firstUser = writes.findIndex((w) => w.kind === 'CasdoorUser');
+  assert.ok(firstUser > writes.lastIndexOf(groups.at(-1)!), 'every group is written before the first user');
+  assert.is(sim.counters.calls['department/list'], 1, 'the connection test\'s listing is the one synced');
+});
+
+test('a member fetch that fails writes groups it wanted, but no user and no removal', async ({ sim }) => {
+  const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId, removedUsers: 'Delete' } });
+  const groups = new OwnedIndex();
+  // A group whose department WeCom no longer lists: Delete would remove it after a complete fetch.
+  groups.upsert(toStoredObject({
+    metadata: { name: 'acme.dept-999', namespace: 'casdoor', resourceVersion: '1', labels: { 'casdoor.org/syncer': 'acme' }, ownerReferences: [{ apiVersion: 'casdoor.org/v1alpha1', kind: 'WeComSyncer', name: 'acme', uid: 'uid-acme', controller: true }] },
+    spec: { owner: 'acme', name: '999' },
+  } as never));
+  sim.setFaults({ failingDepartments: [sim.org.departments.at(-1)!.id] });
+  const { writer, writes } = recordingWriter(sim);
+  const statuses: WeComSyncerStatus[] = [];
+  const reconciler = new WeComSyncerReconciler(deps(sim, syncer, sim.corpSecret, { writer, groups, writeStatus: async (_s, status) => void statuses.push(status) }));
+  await reconciler.reconcile('casdoor/acme', new AbortController().signal).catch(() => {});
+  assert.is(statuses.at(-1)?.conditions?.find((c) => c.type === 'Ready')?.status, 'False', 'the sync failed');
+  assert.is(writes.filter((w) => w.op === 'create' && w.kind === 'CasdoorGroup').length, sim.org.departments.length);
+  assert.equal(writes.filter((w) => w.kind === 'CasdoorUser' || w.op === 'delete' || w.op === 'forbid'), []);
 });
 
 test.run();

@@ -73,7 +73,7 @@ for (const [name, fault] of transient) {
 test('retries gettoken itself on a frequency limit and on busy', async ({ sim }) => {
   sim.setFaults({ script: [{ endpoint: 'gettoken', errcode: 45009 }, { endpoint: 'gettoken', errcode: -1 }] });
   const { client, sleeps } = clientFor(sim);
-  await client.testConnection();
+  await client.listDepartments();
   assert.is(sim.counters.calls['gettoken'], 3);
   assert.is(sim.counters.tokensIssued, 1);
   assert.is(sleeps.length, 2);
@@ -90,7 +90,7 @@ test('gives up after the bounded number of attempts', async ({ sim }) => {
 
 test('never retries a wrong secret: gettoken is called exactly once', async ({ sim }) => {
   const { client, sleeps } = clientFor(sim, { secret: 'not-the-secret' });
-  const error = await rejectionOf(client.testConnection());
+  const error = await rejectionOf(client.listDepartments());
   assert.instance(error, WeComError);
   assert.is((error as WeComError).reason, WeComErrorReason.InvalidSecret);
   assert.is((error as WeComError).errcode, 40001);
@@ -100,7 +100,7 @@ test('never retries a wrong secret: gettoken is called exactly once', async ({ s
 
 test('never retries a wrong corp ID', async ({ sim }) => {
   const { client } = clientFor(sim, { corpId: 'wwwrong' });
-  const error = (await rejectionOf(client.testConnection())) as WeComError;
+  const error = (await rejectionOf(client.listDepartments())) as WeComError;
   assert.is(error.reason, WeComErrorReason.InvalidCorpID);
   assert.is(sim.counters.calls['gettoken'], 1);
 });
@@ -108,7 +108,7 @@ test('never retries a wrong corp ID', async ({ sim }) => {
 test('connection test catches an untrusted IP and names the IP to allow', async ({ sim }) => {
   sim.setFaults({ untrustedIP: true, callerIP: '203.0.113.7' });
   const { client } = clientFor(sim);
-  const error = (await rejectionOf(client.testConnection())) as WeComError;
+  const error = (await rejectionOf(client.listDepartments())) as WeComError;
   assert.is(error.reason, WeComErrorReason.IPNotAllowed);
   assert.is(error.errcode, 60020);
   assert.ok(error.message.includes("add 203.0.113.7 to the app's trusted IPs"), error.message);
@@ -118,7 +118,7 @@ test('connection test catches an untrusted IP and names the IP to allow', async 
 test('connection test catches a department outside the visible scope', async ({ sim }) => {
   const { client } = clientFor(sim);
   sim.setFaults({ script: [{ endpoint: 'department/list', errcode: 60011 }] });
-  const error = (await rejectionOf(client.testConnection())) as WeComError;
+  const error = (await rejectionOf(client.listDepartments())) as WeComError;
   assert.is(error.reason, WeComErrorReason.OutOfScope);
 });
 
@@ -172,7 +172,7 @@ test('an unreachable API is Unreachable and retried', async () => {
   const url = sim.url;
   await sim.close();
   const { client, sleeps } = clientFor({ ...sim, url }, { retry: { maxAttempts: 2 } });
-  const error = (await rejectionOf(client.testConnection())) as WeComError;
+  const error = (await rejectionOf(client.listDepartments())) as WeComError;
   assert.is(error.reason, WeComErrorReason.Unreachable);
   assert.is(sleeps.length, 1);
 });

@@ -105,6 +105,17 @@ for (const [what, call, body, reason, message] of envelopes) {
   });
 }
 
+envelope('a department listed twice comes back once, as first listed', async () => {
+  const department = [{ id: 1, parentid: 0, name: 'root' }, { id: 2, parentid: 1, name: 'first' }, { id: 2, parentid: 1, name: 'again' }];
+  const server = await hostileServer(answerJSON({ errcode: 0, errmsg: 'ok', department }));
+  try {
+    const { departments } = await clientOf(server.url).listDepartments();
+    assert.equal(departments.map((d) => [d.id, d.name]), [[1, 'root'], [2, 'first']]);
+  } finally {
+    await server.close();
+  }
+});
+
 envelope('a body nested a million deep is a clear error, not a stack overflow', async () => {
   const server = await hostileServer(answerJSON(`{"errcode":0,"userlist":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}`));
   try {

@@ -51,7 +51,7 @@ test('errors and log lines hold neither the secret nor any token', async ({ sim 
   sim.killTokens(40014);
   sim.setFaults({ script: [{ endpoint: 'gettoken', errcode: 40001 }] });
   errors.push(await rejectionOf(fetchOrganization(client)));
-  errors.push(await rejectionOf(clientFor(sim, { logger, secret: `${sim.corpSecret}x` }).client.testConnection()));
+  errors.push(await rejectionOf(clientFor(sim, { logger, secret: `${sim.corpSecret}x` }).client.listDepartments()));
 
   const texts = [output(), ...errors.flatMap(describe)];
   assert.ok(output().includes('retrying'), 'retries were logged');
