@@ -134,8 +134,10 @@ test('the Deployment: 2 replicas, leader election, POD_NAMESPACE, probes, metric
   assert.equal(operator.livenessProbe.httpGet, { path: '/healthz', port: 'health' });
   assert.equal(operator.readinessProbe.httpGet, { path: '/readyz', port: 'health' });
   assert.equal(operator.resources, { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } });
-  // Node sizes the heap from the memory limit; a heap flag would have to be kept in step with it by hand.
-  assert.not.ok(operator.env.some((e) => e.name === 'NODE_OPTIONS'), 'no NODE_OPTIONS: the heap follows the memory limit');
+  // Node sizes the heap from the memory limit; a heap cap would have to be kept in step with it by hand.
+  const nodeOptions = operator.env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  assert.not.match(nodeOptions, /max-old-space-size|max-heap-size/, 'no heap cap: the heap follows the memory limit');
+  assert.is(nodeOptions, '--max-semi-space-size=8', 'the young generation is sized, as measured in README "Scale"');
   assert.is(podSpec(base).serviceAccountName, 'wecom-syncer');
   assert.ok((podSpec(base).topologySpreadConstraints ?? []).length > 0, 'replicas spread over nodes');
 });
