@@ -24,7 +24,7 @@ interface Rule {
 interface Container {
   image: string;
   args: string[];
-  env: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
+  env: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
   ports: Array<{ name: string; containerPort: number }>;
   livenessProbe: { httpGet: { path: string; port: string } };
   readinessProbe: { httpGet: { path: string; port: string } };
