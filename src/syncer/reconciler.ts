@@ -73,7 +73,10 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 export class WeComSyncerReconciler implements Reconciler {
   readonly #deps: SyncerDeps;
   readonly #now: () => Date;
-  /** Per syncer: what the last sync wanted, so hand edits are put back between syncs. */
+  /**
+   * Per syncer: what its syncs wrote, so hand edits are put back between syncs: the users of the
+   * last complete sync and the groups of the last department listing (written while members are fetched).
+   */
   readonly #desired = new Map<string, DesiredState>();
   /** Per syncer stalled on credentials: the inputs that failed, so WeCom is not asked again with them. */
   readonly #stalledOn = new Map<string, string>();
@@ -255,23 +258,28 @@ export class WeComSyncerReconciler implements Reconciler {
     const groups = desiredGroups(syncer, listing.departments);
     // Kept before writing, so the watch events of our own writes already match it and queue nothing.
     this.#desired.set(key, { ...(this.#desired.get(key) ?? { users: new Map(), protectedUsers: new Set(), unidentifiedRejects: 0 }), groups });
-    // Turning groups off is the user's own choice, not a WeCom mistake: the guard does not apply.
-    const groupPlan = planSync({ desired: groups, stored: this.#deps.groups.of(key), policy: groupPolicy, maxRemovals: syncer.spec.syncGroups ? syncer.spec.maxRemovals : '100%' });
-    total = groupPlan.create.length + groupPlan.update.length;
-    const groupsWritten = apply({ ...groupPlan, remove: [] }, CASDOOR_GROUP_KIND);
+    const groupWrites = planSync({ desired: groups, stored: this.#deps.groups.of(key), policy: 'Keep', maxRemovals: 0 });
+    total = writes(groupWrites);
+    const groupsWritten = apply(groupWrites, CASDOOR_GROUP_KIND);
     let organization: Organization;
     try {
       organization = await fetchOrganization(client, {
         departments: listing,
-        signal,
+        // A syncer deleted mid-fetch stops the fetch too.
+        signal: writeSignal,
         ...(this.#deps.fetchConcurrency !== undefined && { concurrency: this.#deps.fetchConcurrency }),
         ...(contactsSecret !== undefined && { contacts: this.#deps.wecomClient(baseURL, syncer.spec.corpId, contactsSecret) }),
         onProgress: ({ departmentsDone, departmentsTotal }) => progress(`fetched ${departmentsDone}/${departmentsTotal} departments`),
       });
-    } finally {
+    } catch (error) {
       // Group writes end before the sync does, however the fetch went.
-      await groupsWritten;
+      const groupCounts = await groupsWritten;
+      if (total > 0) logger.info({ groups: groupCounts }, 'groups written while the members were fetched, before the fetch failed');
+      if (gone.signal.aborted && !signal.aborted) throw new SyncerGone();
+      throw error;
     }
+    // Groups first, so a user's groups exist by the time the user does.
+    const groupCounts = await groupsWritten;
     fetched = true;
     if (organization.rejected.length > 0) {
       logger.warn({ rejected: organization.rejected.slice(0, 20) }, `${organization.rejected.length} member records from WeCom were malformed and left as they are`);
@@ -289,12 +297,13 @@ export class WeComSyncerReconciler implements Reconciler {
     const storedUsers = this.#deps.users.of(key);
     const protectedNames = desired.unidentifiedRejects > 0 ? new Set(storedUsers.keys()) : desired.protectedUsers;
     const userPlan = planSync({ desired: desired.users, stored: storedUsers, protectedNames, policy, maxRemovals: syncer.spec.maxRemovals });
+    // Group removals are planned now, against the groups stored after the fetch.
+    // Turning groups off is the user's own choice, not a WeCom mistake: the guard does not apply.
+    const groupPlan = planSync({ desired: groups, stored: this.#deps.groups.of(key), policy: groupPolicy, maxRemovals: syncer.spec.syncGroups ? syncer.spec.maxRemovals : '100%' });
     total += groupPlan.remove.length + writes(userPlan);
     logger.info({ members: organization.members.length, departments: organization.departments.length, writes: total }, 'planned');
 
     if (gone.signal.aborted || !this.#exists(key, syncer)) throw new SyncerGone();
-    // Groups first, so a user's groups exist by the time the user does.
-    const groupCounts = await groupsWritten;
     const groupRemovals = await apply({ ...groupPlan, create: [], update: [] }, CASDOOR_GROUP_KIND);
     groupCounts.removed += groupRemovals.removed;
     groupCounts.failed += groupRemovals.failed;

@@ -99,10 +99,14 @@ test('a fixed Secret is noticed at the next recheck and synced', async ({ sim })
   assert.is(statuses.at(-1)?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
 });
 
-/** A writer that records what it is asked, and how many member listings WeCom had answered by then. */
-function recordingWriter(sim: Simulator): { writer: ObjectWriter; writes: Array<{ op: string; kind: string; name: string; memberListings: number }> } {
+/** A writer that records what it is asked, and how many member listings WeCom had been asked for by then. */
+function recordingWriter(sim: Simulator, delayMs = 0): { writer: ObjectWriter; writes: Array<{ op: string; kind: string; name: string; memberListings: number }> } {
   const writes: Array<{ op: string; kind: string; name: string; memberListings: number }> = [];
-  const record = (op: string, kind: string, name: string): void => void writes.push({ op, kind, name, memberListings: sim.counters.calls['user/list'] ?? 0 });
+  const record = async (op: string, kind: string, name: string): Promise<void> => {
+    const memberListings = sim.counters.calls['user/list'] ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    writes.push({ op, kind, name, memberListings });
+  };
   return {
     writes,
     writer: {
@@ -139,12 +143,22 @@ test('a member fetch that fails writes groups it wanted, but no user and no remo
     spec: { owner: 'acme', name: '999' },
   } as never));
   sim.setFaults({ failingDepartments: [sim.org.departments.at(-1)!.id] });
-  const { writer, writes } = recordingWriter(sim);
+  // Slow writes: the fetch fails first, and the sync must still wait for them.
+  const { writer, writes } = recordingWriter(sim, 20);
   const statuses: WeComSyncerStatus[] = [];
-  const reconciler = new WeComSyncerReconciler(deps(sim, syncer, sim.corpSecret, { writer, groups, writeStatus: async (_s, status) => void statuses.push(status) }));
+  let writesBeforeFinalStatus = -1;
+  const reconciler = new WeComSyncerReconciler(deps(sim, syncer, sim.corpSecret, {
+    writer,
+    groups,
+    writeStatus: async (_s, status) => {
+      statuses.push(status);
+      writesBeforeFinalStatus = writes.length;
+    },
+  }));
   await reconciler.reconcile('casdoor/acme', new AbortController().signal).catch(() => {});
   assert.is(statuses.at(-1)?.conditions?.find((c) => c.type === 'Ready')?.status, 'False', 'the sync failed');
   assert.is(writes.filter((w) => w.op === 'create' && w.kind === 'CasdoorGroup').length, sim.org.departments.length);
+  assert.is(writesBeforeFinalStatus, writes.length, 'every group write ended before the final status');
   assert.equal(writes.filter((w) => w.kind === 'CasdoorUser' || w.op === 'delete' || w.op === 'forbid'), []);
 });
 
