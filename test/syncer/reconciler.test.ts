@@ -162,4 +162,20 @@ test('a member fetch that fails writes groups it wanted, but no user and no remo
   assert.equal(writes.filter((w) => w.kind === 'CasdoorUser' || w.op === 'delete' || w.op === 'forbid'), []);
 });
 
+test('a syncer deleted while its members are fetched stops the fetch and writes no user', async ({ sim }) => {
+  sim.setFaults({ latencyMs: 30 });
+  const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId } });
+  let deleted = false;
+  const { writer, writes } = recordingWriter(sim);
+  const reconciler = new WeComSyncerReconciler(deps(sim, syncer, sim.corpSecret, {
+    getSyncer: () => (deleted ? undefined : syncer),
+    writer: { ...writer, create: async (ns, object) => { deleted = true; await writer.create(ns, object); } },
+    fetchConcurrency: 1,
+  }));
+  const result = await reconciler.reconcile('casdoor/acme', new AbortController().signal);
+  assert.equal(result, {}, 'the syncer is gone: nothing to requeue');
+  assert.ok((sim.counters.calls['user/list'] ?? 0) < sim.org.departments.length, `${sim.counters.calls['user/list']} of ${sim.org.departments.length} departments listed`);
+  assert.equal(writes.filter((w) => w.kind === 'CasdoorUser'), []);
+});
+
 test.run();
