@@ -94,7 +94,7 @@ const SYNCER = 'bench';
 /** How often the benchmark polls while it times something. */
 const POLL_MS = 100;
 
-/** Runs the floor on a control plane of its own and the syncs on a fresh one, in temp dirs it stops and removes. */
+/** Runs the floor on a control plane of its own and the syncs on a fresh one (temp dirs, stopped and removed). */
 export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<SyncBenchmarkResult> {
   const users = options.users;
   const departments = options.departments ?? Math.max(1, Math.round(users / 20));
