@@ -274,7 +274,7 @@ export class WeComSyncerReconciler implements Reconciler {
     } catch (error) {
       // Group writes end before the sync does, however the fetch went.
       const groupCounts = await groupsWritten;
-      if (total > 0) logger.info({ groups: groupCounts }, 'groups written while the members were fetched, before the fetch failed');
+      if (writes(groupWrites) > 0) logger.info({ groups: groupCounts }, 'groups written while the members were fetched, before the fetch failed');
       if (gone.signal.aborted && !signal.aborted) throw new SyncerGone();
       throw error;
     }
