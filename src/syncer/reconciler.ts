@@ -84,6 +84,8 @@ export class WeComSyncerReconciler implements Reconciler {
   readonly #editedByHand = new Set<string>();
   /** When a sync for hand edits last ran, per syncer: such syncs are rate-limited. */
   readonly #handSyncAt = new Map<string, number>();
+  /** Per syncer: the last final status this process wrote, which the informer may not have delivered yet. */
+  readonly #written = new Map<string, { uid: string | undefined; status: WeComSyncerStatus }>();
 
   constructor(deps: SyncerDeps) {
     this.#deps = deps;
@@ -104,14 +106,16 @@ export class WeComSyncerReconciler implements Reconciler {
   }
 
   async reconcile(key: string, signal: AbortSignal): Promise<Result> {
-    const syncer = this.#deps.getSyncer(key);
-    if (!syncer || syncer.metadata.deletionTimestamp) {
+    const cached = this.#deps.getSyncer(key);
+    if (!cached || cached.metadata.deletionTimestamp) {
       this.#desired.delete(key);
       this.#stalledOn.delete(key);
       this.#editedByHand.delete(key);
       this.#handSyncAt.delete(key);
+      this.#written.delete(key);
       return {};
     }
+    const syncer = this.#withOwnStatus(key, cached);
     const logger = this.#deps.logger.child({ namespace: syncer.metadata.namespace, name: syncer.metadata.name });
     const now = this.#now();
     const decision = decideSync(syncer, now);
@@ -165,7 +169,10 @@ export class WeComSyncerReconciler implements Reconciler {
     const status = finalStatus(syncer, outcome, finished, nextSyncAt, request);
     try {
       await statusWrites.final(status);
+      this.#written.set(key, { uid: syncer.metadata.uid, status });
     } catch (error) {
+      // What is stored now is unknown (perhaps a progress write): the cache decides again.
+      this.#written.delete(key);
       // Deleted just as the sync ended: nothing to report to, and no error.
       if (statusOf(error) === 404 && !this.#exists(key, syncer)) return this.reconcile(key, signal);
       throw error;
@@ -180,6 +187,24 @@ export class WeComSyncerReconciler implements Reconciler {
       throw new RetryableSyncError('some objects could not be written');
     }
     return { requeueAfterMs: Math.max(1000, nextSyncAt.getTime() - this.#now().getTime()) };
+  }
+
+  /**
+   * The cached syncer with the newest status this process knows of. A status
+   * write reaches the informer a moment after it returns, so a retry (or a key
+   * queued again) may read the cache before or after its own last write: with
+   * this, every decision reads the same status either way. The cache wins once
+   * it holds a later sync than this process wrote (another process's, or ours
+   * delivered); times are whole seconds, and a tie is this process's own write.
+   */
+  #withOwnStatus(key: string, cached: WeComSyncer): WeComSyncer {
+    const written = this.#written.get(key);
+    if (!written) return cached;
+    if (written.uid !== cached.metadata.uid || (cached.status?.lastSyncTime ?? '') > (written.status.lastSyncTime ?? '')) {
+      this.#written.delete(key);
+      return cached;
+    }
+    return { ...cached, status: written.status };
   }
 
   /** Whether the cache still holds this very syncer (same uid), not being deleted. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/group.ts';
-import { ConditionType, findCondition, isTrue } from '../api/conditions.ts';
+import { ConditionType, findCondition, isTrue, Reason } from '../api/conditions.ts';
 import type { WeComSyncer } from '../api/wecom-syncer.ts';
 import { parseGoDuration } from './duration.ts';
 
@@ -59,10 +59,11 @@ export function decideSync(syncer: WeComSyncer, now: Date): SyncDecision {
   if (status.observedGeneration !== syncer.metadata.generation) return runNow(SyncTrigger.NewGeneration);
   if (request !== undefined && request !== status.lastHandledSyncRequest) return runNow(SyncTrigger.SyncRequested);
   if (isTrue(status.conditions, ConditionType.Reconciling)) return runNow(SyncTrigger.Interrupted);
-  // A failure a retry may fix (not Stalled, which waits for a human) is retried;
-  // the work queue's backoff paces the retries.
+  // A failure a retry may fix (not Stalled, which waits for a human) is retried,
+  // a suspended syncer's connection test included; the work queue's backoff paces
+  // the retries. A suspended syncer's own Ready=False (reason Suspended) is no failure.
   const ready = findCondition(status.conditions, ConditionType.Ready);
-  if (ready?.status === 'False' && !isTrue(status.conditions, ConditionType.Stalled) && !syncer.spec.suspend) {
+  if (ready?.status === 'False' && ready.reason !== Reason.Suspended && !isTrue(status.conditions, ConditionType.Stalled)) {
     return runNow(SyncTrigger.PreviousFailed);
   }
   if (now.getTime() >= dueAt.getTime()) return runNow(SyncTrigger.IntervalElapsed);

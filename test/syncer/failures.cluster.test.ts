@@ -68,6 +68,22 @@ test('a missing Secret is not stalled, and its arrival is picked up', async ({ e
   await env.waitReady('acme', 'True', 70_000);
 });
 
+test('a suspended syncer created before its Secret tests the connection once the Secret arrives', async ({ env }) => {
+  await env.applySyncer('acme', { suspend: true, corpSecretRef: { name: 'later' } });
+  const failed = await env.waitReady('acme', 'False');
+  assert.is(failed.status?.conditions?.find((c) => c.type === 'Ready')?.reason, 'SecretNotFound');
+  // Past the first retry (2 s after the failure), which reads a cache that by then holds
+  // the failed status: a retry that depended on a stale cache has stopped here.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  await env.cluster.kubectlOk(['create', 'secret', 'generic', 'later', '-n', env.ns, `--from-literal=corpSecret=${env.sim.corpSecret}`]);
+  const tested = await waitFor('the connection tested', async () => {
+    const syncer = await env.syncer('acme');
+    return syncer.status?.conditions?.find((c) => c.type === 'Ready')?.reason === 'Suspended' ? syncer : undefined;
+  }, 30_000);
+  assert.is(tested.status?.conditions?.find((c) => c.type === 'Connected')?.status, 'True');
+  assert.equal(await env.users(), [], 'a suspended syncer writes no user');
+});
+
 test('WeCom down: Ready False with the reason, no user touched, converges after', async ({ env }) => {
   await env.applySyncer('acme');
   await env.waitReady('acme');

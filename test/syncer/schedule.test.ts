@@ -72,8 +72,20 @@ test('a stalled failure waits for a human, not for a retry', () => {
   assert.is(decideSync(syncer, at(1000)).trigger, undefined);
 });
 
-test('a suspended syncer is not retried for Ready False', () => {
+test('a suspended syncer whose connection test passed is not tested again before the interval', () => {
   const syncer = synced({ spec: { suspend: true }, conditions: [condition('Ready', 'False', 'Suspended')] });
+  assert.is(decideSync(syncer, at(1000)).trigger, undefined);
+});
+
+test('a suspended syncer whose connection test failed for a retryable cause is tested again', () => {
+  for (const reason of ['SecretNotFound', 'Unreachable', 'Busy', 'RateLimited']) {
+    const syncer = synced({ spec: { suspend: true }, conditions: [condition('Ready', 'False', reason)] });
+    assert.is(decideSync(syncer, at(1000)).trigger, SyncTrigger.PreviousFailed, reason);
+  }
+});
+
+test('a suspended syncer stalled on its credentials waits for a human', () => {
+  const syncer = synced({ spec: { suspend: true }, conditions: [condition('Ready', 'False', 'InvalidSecret'), condition('Stalled', 'True', 'InvalidSecret')] });
   assert.is(decideSync(syncer, at(1000)).trigger, undefined);
 });
 
