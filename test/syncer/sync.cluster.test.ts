@@ -49,6 +49,19 @@ test('writes one CasdoorUser per member with the mapping, labels and owner', asy
   assert.match(wide, /acme\s+ww\w+\s+True\s+10\s+/);
 });
 
+test('with the contacts secret restricted as on every new deployment (48009 on details), the sync works and names the members the app cannot see', async ({ env }) => {
+  // The app sees department 4 (Infra) alone: three of the ten members.
+  env.sim.setOrg({ ...smallOrg(), appScope: [4] });
+  await env.applySyncer('acme', { contactsSecretRef: { name: 'wecom', key: 'contactsSecret' } });
+  const syncer = await env.waitReady('acme');
+  assert.equal((await env.users()).map((u) => String(u.spec.id)).sort(), ['ZhangSan', 'feng11', 'zhaoliu']);
+  assert.is(syncer.status?.departments, 1);
+  assert.ok((env.sim.counters.calls['user/list_id'] ?? 0) >= 1, 'the contacts secret paged user/list_id');
+  const hidden = env.operator.log().split('\n').find((line) => line.includes('cannot see'));
+  assert.ok(hidden, 'the log names the hidden members');
+  assert.match(hidden!, /"count":\s*7/);
+});
+
 test('a resync with no change in WeCom writes nothing', async ({ env }) => {
   await env.applySyncer('acme');
   await env.waitReady('acme');

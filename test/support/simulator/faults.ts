@@ -38,8 +38,13 @@ export interface Faults {
   privacyMode: boolean;
   /** Every call but gettoken is answered 60020. */
   untrustedIP: boolean;
-  /** The contacts secret gets 48009 on detail APIs (it called from a newly added IP). */
-  contactsSecretNewIP: boolean;
+  /**
+   * The contacts secret calls from an IP trusted before 2022-08-15, so WeCom still lets it
+   * read details. Off by default: like real WeCom for every IP added since (every new
+   * deployment), the contacts secret gets 48009 on the detail APIs and may call only
+   * user/list_id and department/simplelist.
+   */
+  contactsSecretTrustedBefore2022: boolean;
   /** user/list for these departments always answers -1. */
   failingDepartments: number[];
   /** Extra records appended to a department's user/list, of any shape. */
@@ -57,7 +62,7 @@ export type FaultPatch = Partial<Faults> & { frequencyLimitMs?: number };
 export function noFaults(): Faults {
   return {
     latencyMs: 0, maxConcurrent: 0, frequencyLimitedUntil: 0, privacyMode: false, untrustedIP: false,
-    contactsSecretNewIP: false, failingDepartments: [], hostileRecords: [], script: [], callerIP: null,
+    contactsSecretTrustedBefore2022: false, failingDepartments: [], hostileRecords: [], script: [], callerIP: null,
   };
 }
 
@@ -69,7 +74,7 @@ export function applyFaultPatch(faults: Faults, patch: FaultPatch, now = Date.no
 }
 
 const NUMBER_KEYS = ['latencyMs', 'maxConcurrent', 'frequencyLimitedUntil', 'frequencyLimitMs'] as const;
-const BOOLEAN_KEYS = ['privacyMode', 'untrustedIP', 'contactsSecretNewIP'] as const;
+const BOOLEAN_KEYS = ['privacyMode', 'untrustedIP', 'contactsSecretTrustedBefore2022'] as const;
 const BODY_FAULTS: readonly unknown[] = Object.values(BodyFault);
 
 /** Narrows JSON (from the admin endpoint or a scenario file) to a fault patch, or throws. */

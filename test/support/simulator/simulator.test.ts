@@ -55,14 +55,28 @@ test('privacy mode strips sensitive fields', async ({ sim }) => {
   }
 });
 
-test('the contacts secret may page user/list_id but gets 48009 on details from a new IP', async ({ sim }) => {
-  sim.setFaults({ contactsSecretNewIP: true });
+test('by default the contacts secret may page user/list_id but gets 48009 on every detail API, as from any IP added since 2022', async ({ sim }) => {
   const t = await token(sim, sim.contactsSecret);
   const page = await call(sim, `/cgi-bin/user/list_id?access_token=${t}`, { method: 'POST', body: JSON.stringify({ cursor: '', limit: 5 }) });
   assert.is((page['dept_user'] as unknown[]).length, 5);
   assert.ok(typeof page['next_cursor'] === 'string' && page['next_cursor'] !== '');
-  assert.is((await call(sim, `/cgi-bin/user/list?access_token=${t}&department_id=1`))['errcode'], 48009);
+  const userid = (sim.org.members[0] as { userid: string }).userid;
+  for (const path of ['user/list?department_id=1', `user/get?userid=${userid}`, 'department/list', 'user/simplelist?department_id=1', 'department/get?id=1']) {
+    const separator = path.includes('?') ? '&' : '?';
+    assert.is((await call(sim, `/cgi-bin/${path}${separator}access_token=${t}`))['errcode'], 48009, path);
+  }
   assert.is((await call(sim, `/cgi-bin/department/simplelist?access_token=${t}`))['errcode'], 0);
+  // The app secret is not restricted.
+  assert.is((await call(sim, `/cgi-bin/user/list?access_token=${await token(sim)}&department_id=1`))['errcode'], 0);
+});
+
+test('a contacts secret trusted before 2022 may still read details, when asked for', async ({ sim }) => {
+  sim.setFaults({ contactsSecretTrustedBefore2022: true });
+  const t = await token(sim, sim.contactsSecret);
+  assert.is((await call(sim, `/cgi-bin/user/list?access_token=${t}&department_id=1`))['errcode'], 0);
+  assert.is((await call(sim, `/cgi-bin/department/list?access_token=${t}`))['errcode'], 0);
+  sim.resetFaults();
+  assert.is((await call(sim, `/cgi-bin/department/list?access_token=${t}`))['errcode'], 48009, 'reset returns to the default');
 });
 
 test('a concurrency ceiling answers 45033 and counters record the peak', async ({ sim }) => {

@@ -51,7 +51,7 @@ const ERRMSG: Record<number, string> = {
 };
 
 const PRIVATE_FIELDS = ['avatar', 'thumb_avatar', 'mobile', 'email', 'biz_mail', 'qr_code', 'address'];
-/** Detail APIs the contacts secret may not call from a newly added IP. */
+/** Detail APIs the contacts secret may not call from an IP added since 2022-08-15 (48009). */
 const DETAIL_APIS = new Set(['user/get', 'user/list', 'user/simplelist', 'department/list', 'department/get']);
 
 /** Thrown inside a handler to answer with a WeCom errcode. */
@@ -116,7 +116,7 @@ export class SimCorp {
     if (call.endpoint === 'gettoken') return this.#getToken(call.query);
     const kind = this.#authenticate(call.query);
     if (this.faults.untrustedIP) throw new ErrcodeAnswer(60020);
-    if (kind === 'contacts' && this.faults.contactsSecretNewIP && DETAIL_APIS.has(call.endpoint)) throw new ErrcodeAnswer(48009);
+    if (kind === 'contacts' && !this.faults.contactsSecretTrustedBefore2022 && DETAIL_APIS.has(call.endpoint)) throw new ErrcodeAnswer(48009);
     switch (call.endpoint) {
       case 'department/list':
         return { department: this.#departments(kind, call.query).map((d) => ({ ...d })) };
