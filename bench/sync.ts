@@ -121,7 +121,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     // 1. Floor: the operator's own writer and write concurrency, creating every user in a namespace no operator watches.
     const floorNs = 'bench-floor';
     await floorKube.core.createNamespace({ body: { metadata: { name: floorNs } } });
-    await floorKube.createSecret(floorNs, sim.corpSecret);
+    await floorKube.createSecret(floorNs, sim.corpSecret, sim.url);
     const floorOwner = await floorKube.createSyncer(floorNs, sim, { suspend: true });
     sim.faults.latencyMs = 0;
     const organization = await fetchOrganization(new WeComClient({ apiURL: sim.url, corpId: sim.corpId, secret: sim.corpSecret }), { concurrency: 16 });
@@ -158,7 +158,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     const kube = await startControlPlane(dir, log);
     const ns = 'bench';
     await kube.core.createNamespace({ body: { metadata: { name: ns } } });
-    await kube.createSecret(ns, sim.corpSecret);
+    await kube.createSecret(ns, sim.corpSecret, sim.url);
     await kube.waitForGarbageCollector(ns, floorPlan.create[0]!, log);
     const cpu = new CpuMeter(dir);
     log(`control plane ${await cpu.waitControlPlaneIdle()}`);
@@ -302,8 +302,10 @@ class Kube {
     });
   }
 
-  async createSecret(namespace: string, corpSecret: string): Promise<void> {
-    await this.core.createNamespacedSecret({ namespace, body: { metadata: { name: 'wecom' }, stringData: { corpSecret } } });
+  /** The WeCom Secret, allowed to go to the simulator at `apiURL`. */
+  async createSecret(namespace: string, corpSecret: string, apiURL: string): Promise<void> {
+    const metadata = { name: 'wecom', annotations: { 'casdoor.org/allowed-urls': new URL(apiURL).origin } };
+    await this.core.createNamespacedSecret({ namespace, body: { metadata, stringData: { corpSecret } } });
   }
 
   async createSyncer(namespace: string, sim: Simulator, spec: Record<string, unknown>): Promise<WeComSyncer> {

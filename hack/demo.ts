@@ -203,7 +203,8 @@ async function main(): Promise<number> {
     const secret = {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: secretName, namespace: NAMESPACE },
+      // The simulator is not WeCom's own API: the Secret's owner allows its origin.
+      metadata: { name: secretName, namespace: NAMESPACE, annotations: { 'casdoor.org/allowed-urls': new URL(sim.url).origin } },
       type: 'Opaque',
       stringData: { corpSecret: sim.corpSecret },
     };

@@ -19,6 +19,7 @@ export const Reason = {
   SecretNotFound: 'SecretNotFound',
   SecretInvalid: 'SecretInvalid',
   InsecureAPIURL: 'InsecureAPIURL',
+  URLNotAllowed: 'URLNotAllowed',
   RemovalsBlocked: 'RemovalsBlocked',
   WriteFailed: 'WriteFailed',
   SyncFailed: 'SyncFailed',

@@ -8,6 +8,8 @@ export const LABEL_SYNCER = 'casdoor.org/syncer';
 export const LABEL_ORGANIZATION = 'casdoor.org/organization';
 export const ANNOTATION_SYNC_REQUESTED_AT = 'casdoor.org/sync-requested-at';
 export const ANNOTATION_REMOVED_FROM_SOURCE = 'casdoor.org/removed-from-source';
+/** On a Secret: the origins its owner allows its values to be sent to (comma-separated). */
+export const ANNOTATION_ALLOWED_URLS = 'casdoor.org/allowed-urls';
 
 /** The kind name in ownerReferences to a WeComSyncer. */
 export const WECOM_SYNCER_KIND_REF = 'WeComSyncer';

@@ -63,6 +63,11 @@ export interface WeComSyncerStatus {
   departments?: number;
   users?: { total: number; active: number; forbidden: number };
   lastSync?: SyncCounts;
+  /**
+   * While stalled on credentials: a salted digest of the inputs that failed (Secret values,
+   * their allowed-urls, generation, sync request), never the values. Null removes it.
+   */
+  failedInputsDigest?: string | null;
 }
 
 export interface WeComSyncer {

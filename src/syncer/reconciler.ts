@@ -3,8 +3,10 @@ import { CASDOOR_GROUP_KIND } from '../api/casdoor-group.ts';
 import { CASDOOR_USER_KIND } from '../api/casdoor-user.ts';
 import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/group.ts';
 import { ConditionType, findCondition, Reason } from '../api/conditions.ts';
-import type { SecretKeyRef, WeComSyncer, WeComSyncerStatus } from '../api/wecom-syncer.ts';
+import type { WeComSyncer, WeComSyncerStatus } from '../api/wecom-syncer.ts';
 import type { Reconciler, Result } from '../runtime/reconcile.ts';
+import { assertSecretMayGo, OriginNotAllowed, WECOM_API_ORIGIN } from '../secrets/origins.ts';
+import { inputsDigest, matchesDigest, type SecretKey, type SecretReader, SecretProblem } from '../secrets/reader.ts';
 import type { DepartmentListing, WeComClient } from '../wecom/client.ts';
 import { isWeComError, type WeComError, WeComErrorReason } from '../wecom/errors.ts';
 import { fetchOrganization, type Organization } from '../wecom/fetch.ts';
@@ -14,8 +16,7 @@ import type { EventRecorder } from './events.ts';
 import { type ObjectWriter, statusOf } from './object-writer.ts';
 import type { OwnedIndex } from './owned-index.ts';
 import { type Plan, planSync } from './plan.ts';
-import { decideSync, intervalMs, SyncTrigger } from './schedule.ts';
-import { type SecretReader, SecretProblem, secretsDigest } from './secrets.ts';
+import { decideSync, intervalMs, stalledRecheckMs, SyncTrigger } from './schedule.ts';
 import { finalStatus, progressStatus, type SyncOutcome } from './status.ts';
 
 /** What the reconciler needs from the outside world; all of it injected. */
@@ -42,8 +43,12 @@ export interface SyncerDeps {
   onSyncFinished?(key: string, outcome: SyncOutcome, durationMs: number): void;
 }
 
-/** WeCom failures that only a person can fix: WeCom is not called again until the Secret or spec changes. */
+/**
+ * Failures of the credentials that only a person can fix: WeCom is not called again
+ * until the Secret (its value or its allowed-urls), the spec or a sync request changes.
+ */
 const HUMAN_NEEDED: ReadonlySet<string> = new Set([
+  Reason.URLNotAllowed,
   WeComErrorReason.InvalidCorpID,
   WeComErrorReason.InvalidSecret,
   WeComErrorReason.IPNotAllowed,
@@ -53,9 +58,6 @@ const HUMAN_NEEDED: ReadonlySet<string> = new Set([
 
 /** The least time between two syncs started by hand edits (after a restart, before a sync of its own). */
 const HAND_EDIT_SYNC_MIN_MS = 60_000;
-
-/** How often a syncer stalled on credentials re-reads its Secret to notice a fix. */
-const STALLED_RECHECK_MS = 60_000;
 
 /** Thrown after status is written, so the work queue retries with backoff. */
 class RetryableSyncError extends Error {}
@@ -78,8 +80,6 @@ export class WeComSyncerReconciler implements Reconciler {
    * last complete sync and the groups of the last department listing (written while members are fetched).
    */
   readonly #desired = new Map<string, DesiredState>();
-  /** Per syncer stalled on credentials: the inputs that failed, so WeCom is not asked again with them. */
-  readonly #stalledOn = new Map<string, string>();
   /** Syncers with hand edits this process could not judge yet. */
   readonly #editedByHand = new Set<string>();
   /** When a sync for hand edits last ran, per syncer: such syncs are rate-limited. */
@@ -109,7 +109,6 @@ export class WeComSyncerReconciler implements Reconciler {
     const cached = this.#deps.getSyncer(key);
     if (!cached || cached.metadata.deletionTimestamp) {
       this.#desired.delete(key);
-      this.#stalledOn.delete(key);
       this.#editedByHand.delete(key);
       this.#handSyncAt.delete(key);
       this.#written.delete(key);
@@ -126,13 +125,12 @@ export class WeComSyncerReconciler implements Reconciler {
     const stalled = findCondition(syncer.status?.conditions, ConditionType.Stalled);
     const credentialsStalled = stalled?.status === 'True' && HUMAN_NEEDED.has(stalled.reason);
     if (credentialsStalled && (trigger === undefined || trigger === SyncTrigger.IntervalElapsed || trigger === SyncTrigger.Interrupted)) {
-      // Re-read the Secret (at most once a minute) to notice a fix; WeCom is called only if it changed.
-      const digest = await this.#credentialsDigest(syncer).catch(() => undefined);
-      const failedWith = this.#stalledOn.get(key);
-      // A restarted operator does not know what failed: it takes the Secret as
-      // unchanged rather than risk another call with a secret WeCom refused.
-      if (failedWith === undefined && digest !== undefined) this.#stalledOn.set(key, digest);
-      if (digest === undefined || failedWith === undefined || digest === failedWith) return { requeueAfterMs: STALLED_RECHECK_MS };
+      // Re-read the Secrets (5 s after the stall, then less often, at least once a minute) to notice
+      // a fix; WeCom is called only if they changed. The digest of what failed is in status, so a
+      // restarted operator knows it too; a status without one (an older version's) counts as unchanged.
+      const inputs = await this.#readCredentials(syncer).then((c) => c.inputs, () => undefined);
+      const failedWith = syncer.status?.failedInputsDigest;
+      if (inputs === undefined || !failedWith || matchesDigest(failedWith, inputs)) return { requeueAfterMs: stalledRecheckMs(stalled.lastTransitionTime, now) };
       trigger = SyncTrigger.SecretChanged;
     }
     if (!trigger && !this.#desired.has(key) && this.#editedByHand.has(key) && !syncer.spec.suspend) {
@@ -151,16 +149,18 @@ export class WeComSyncerReconciler implements Reconciler {
     logger.info({ trigger }, syncer.spec.suspend ? 'testing the connection (suspended)' : 'sync starting');
     const request = syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT];
     const statusWrites = new StatusChannel(syncer, this.#deps.writeStatus);
+    const attempt: Attempt = {};
     let outcome: SyncOutcome;
     try {
-      outcome = await this.#sync(key, syncer, trigger, logger, signal, statusWrites);
+      outcome = await this.#sync(key, syncer, trigger, logger, signal, statusWrites, attempt);
     } catch (error) {
       if (error instanceof SyncerGone) {
         logger.info('the WeComSyncer was deleted mid-sync; stopped writing');
         // Forgets it, or syncs its successor of the same name.
         return this.reconcile(key, signal);
       }
-      outcome = this.#failure(error, key);
+      outcome = this.#failure(error);
+      if (outcome.stalled && HUMAN_NEEDED.has(outcome.reason) && attempt.inputs) outcome.failedInputsDigest = inputsDigest(attempt.inputs);
       logger.warn({ reason: outcome.kind === 'failed' ? outcome.reason : undefined, err: outcome.kind === 'failed' ? outcome.message : undefined }, 'sync failed');
     }
     this.#deps.onSyncFinished?.(key, outcome, this.#now().getTime() - now.getTime());
@@ -180,7 +180,7 @@ export class WeComSyncerReconciler implements Reconciler {
     await this.#recordEvent(syncer, outcome, status);
 
     if (outcome.kind === 'failed') {
-      if (outcome.stalled) return { requeueAfterMs: STALLED_RECHECK_MS };
+      if (outcome.stalled) return { requeueAfterMs: stalledRecheckMs(findCondition(status.conditions, ConditionType.Stalled)?.lastTransitionTime, finished) };
       throw new RetryableSyncError(outcome.message);
     }
     if (outcome.kind === 'synced' && outcome.counts.failed + outcome.counts.groupsFailed > 0) {
@@ -213,23 +213,33 @@ export class WeComSyncerReconciler implements Reconciler {
     return current !== undefined && current.metadata.uid === syncer.metadata.uid && !current.metadata.deletionTimestamp;
   }
 
-  async #credentialsDigest(syncer: WeComSyncer): Promise<string> {
+  /**
+   * Reads the Secrets a sync sends, and lists every input a stall on them depends on:
+   * the values, where their owners allow them to go, the spec's generation and the sync request.
+   */
+  async #readCredentials(syncer: WeComSyncer): Promise<{ corp: SecretKey; contacts?: SecretKey; inputs: (string | undefined)[] }> {
     const namespace = syncer.metadata.namespace ?? 'default';
-    const values = [await this.#deps.readSecret(namespace, syncer.spec.corpSecretRef)];
-    if (syncer.spec.contactsSecretRef) values.push(await this.#deps.readSecret(namespace, syncer.spec.contactsSecretRef));
-    return secretsDigest([syncer.metadata.generation?.toString(), syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT], ...values]);
+    const corp = await this.#deps.readSecret(namespace, syncer.spec.corpSecretRef);
+    const contacts = syncer.spec.contactsSecretRef ? await this.#deps.readSecret(namespace, syncer.spec.contactsSecretRef) : undefined;
+    const inputs = [syncer.metadata.generation?.toString(), syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT], corp.value, corp.allowedURLs];
+    if (contacts) inputs.push(contacts.value, contacts.allowedURLs);
+    return { corp, ...(contacts && { contacts }), inputs };
   }
 
-  async #sync(key: string, syncer: WeComSyncer, trigger: SyncTrigger, logger: Logger, signal: AbortSignal, statusWrites: StatusChannel): Promise<SyncOutcome> {
+  async #sync(key: string, syncer: WeComSyncer, trigger: SyncTrigger, logger: Logger, signal: AbortSignal, statusWrites: StatusChannel, attempt: Attempt): Promise<SyncOutcome> {
     const namespace = syncer.metadata.namespace ?? 'default';
     const apiURL = new URL(syncer.spec.apiURL);
     if (apiURL.protocol === 'http:' && !LOOPBACK_HOSTS.has(apiURL.hostname)) {
       throw new SpecProblem(Reason.InsecureAPIURL, `apiURL ${apiURL.origin} uses plain http, which is allowed only for loopback hosts: the secret would cross the network unencrypted. Use https.`);
     }
-    const readRef = (ref: SecretKeyRef): Promise<string> => this.#deps.readSecret(namespace, ref);
-    const corpSecret = await readRef(syncer.spec.corpSecretRef);
-    const contactsSecret = syncer.spec.contactsSecretRef ? await readRef(syncer.spec.contactsSecretRef) : undefined;
-    this.#stalledOn.set(key, secretsDigest([syncer.metadata.generation?.toString(), syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT], corpSecret, ...(contactsSecret ? [contactsSecret] : [])]));
+    const credentials = await this.#readCredentials(syncer);
+    attempt.inputs = credentials.inputs;
+    // Before any connection is opened: an origin the Secret's owner did not allow receives nothing.
+    for (const [ref, secret] of [[syncer.spec.corpSecretRef, credentials.corp], [syncer.spec.contactsSecretRef, credentials.contacts]] as const) {
+      if (ref && secret) assertSecretMayGo({ namespace, secret: ref.name, annotation: secret.allowedURLs, url: syncer.spec.apiURL, builtIn: [WECOM_API_ORIGIN] });
+    }
+    const corpSecret = credentials.corp.value;
+    const contactsSecret = credentials.contacts?.value;
     const baseURL = syncer.spec.apiURL.replace(/\/+$/, '');
     const client = this.#deps.wecomClient(baseURL, syncer.spec.corpId, corpSecret);
 
@@ -377,11 +387,14 @@ export class WeComSyncerReconciler implements Reconciler {
     }
   }
 
-  #failure(thrown: unknown, key: string): Extract<SyncOutcome, { kind: 'failed' }> {
+  #failure(thrown: unknown): Extract<SyncOutcome, { kind: 'failed' }> {
     const connectFailure = thrown instanceof ConnectFailure;
     const error = connectFailure ? thrown.cause : thrown;
     if (error instanceof SecretProblem) {
       return { kind: 'failed', reason: error.reason, message: error.message, stalled: false, connected: 'unchanged' };
+    }
+    if (error instanceof OriginNotAllowed) {
+      return { kind: 'failed', reason: error.reason, message: `${error.message}. The Secret is re-read every minute.`, stalled: true, connected: 'unknown' };
     }
     if (error instanceof SpecProblem) {
       return { kind: 'failed', reason: error.reason, message: error.message, stalled: true, connected: 'unknown' };
@@ -391,7 +404,6 @@ export class WeComSyncerReconciler implements Reconciler {
       const retry = stalled ? ' WeCom will not be called again until the Secret, the spec or a sync request changes.' : ' Retrying with backoff.';
       return { kind: 'failed', reason: error.reason, message: `${error.message.replace(/\.?$/, '.')}${retry}`, stalled, connected: !connectFailure };
     }
-    this.#stalledOn.delete(key);
     const message = error instanceof Error ? error.message : String(error);
     return { kind: 'failed', reason: Reason.SyncFailed, message: `Sync failed: ${message}. Retrying with backoff.`, stalled: false, connected: 'unchanged' };
   }
@@ -436,6 +448,12 @@ class StatusChannel {
     await this.#pending;
     await this.#write(this.#syncer, status);
   }
+}
+
+/** What a sync attempt read, for the reconcile that reports its failure. */
+interface Attempt {
+  /** The inputs the credentials depend on, once read (see #readCredentials). */
+  inputs?: (string | undefined)[];
 }
 
 /** A spec that passed the API server's validation but cannot be used; nothing improves until it changes. */

@@ -69,3 +69,20 @@ export function decideSync(syncer: WeComSyncer, now: Date): SyncDecision {
   if (now.getTime() >= dueAt.getTime()) return runNow(SyncTrigger.IntervalElapsed);
   return { nextSyncAt: dueAt };
 }
+
+/** The soonest and the latest re-read of a Secret a syncer is stalled on. */
+const STALLED_RECHECK_MIN_MS = 5_000;
+const STALLED_RECHECK_MAX_MS = 60_000;
+
+/**
+ * When a syncer stalled on its credentials next re-reads its Secrets (a GET,
+ * no WeCom call): soon after the stall, when a person is most likely fixing
+ * it, then less often, and at least once a minute. Half the time stalled so
+ * far, between 5 s and 60 s; from the Stalled condition's transition time, so
+ * a restarted operator keeps the pace.
+ */
+export function stalledRecheckMs(stalledSince: string | undefined, now: Date): number {
+  const elapsed = stalledSince ? now.getTime() - Date.parse(stalledSince) : Number.NaN;
+  if (!Number.isFinite(elapsed)) return STALLED_RECHECK_MAX_MS;
+  return Math.min(STALLED_RECHECK_MAX_MS, Math.max(STALLED_RECHECK_MIN_MS, Math.round(elapsed / 2)));
+}

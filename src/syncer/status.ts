@@ -22,6 +22,8 @@ export type SyncOutcome =
       stalled: boolean;
       /** How the failure bears on the Connected condition: false = the credentials test failed. */
       connected: boolean | 'unknown' | 'unchanged';
+      /** Stalled on credentials: the salted digest of the inputs that failed. */
+      failedInputsDigest?: string;
     };
 
 function plural(count: number, word: string): string {
@@ -105,6 +107,8 @@ export function finalStatus(syncer: WeComSyncer, outcome: SyncOutcome, now: Date
       else conditions = removeCondition(conditions, ConditionType.Stalled);
       break;
   }
+  // Kept only while stalled on what it describes; null, so the merge patch removes a stored one.
+  status.failedInputsDigest = outcome.kind === 'failed' && outcome.failedInputsDigest ? outcome.failedInputsDigest : null;
   status.conditions = orderConditions(conditions);
   return status;
 }

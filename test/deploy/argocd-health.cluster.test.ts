@@ -22,7 +22,7 @@ async function stored(env: SyncerEnv, name: string): Promise<unknown> {
 }
 
 test('Healthy, Suspended and Degraded as the operator reports them', async ({ env }) => {
-  await env.cluster.kubectlOk(['create', 'secret', 'generic', 'wrong', '-n', env.ns, '--from-literal=corpSecret=not-the-secret']);
+  await env.applySecret('wrong', { corpSecret: 'not-the-secret' });
   await env.applySyncer('synced');
   await env.applySyncer('paused', { suspend: true });
   await env.applySyncer('wrong', { corpSecretRef: { name: 'wrong' } });

@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { parse, parseAllDocuments } from 'yaml';
 import { testCluster, type TestCluster } from '../support/cluster.ts';
 import { type OperatorProcess, startOperator } from '../support/operator.ts';
+import { applySecret } from '../support/secrets.ts';
 import { type Simulator, startSimulator } from '../support/simulator/server.ts';
 import type { StoredSyncer } from '../support/syncer-env.ts';
 import { waitFor } from '../support/wait.ts';
@@ -102,7 +103,7 @@ async function can(cluster: TestCluster, as: string, verb: string, resource: str
 /** Creates the WeCom Secret and a WeComSyncer in `namespace`, and waits for a complete sync by the operator. */
 async function syncIn(context: Context, namespace: string): Promise<StoredSyncer> {
   const { cluster, sim } = context;
-  await cluster.kubectlOk(['create', 'secret', 'generic', 'wecom', '-n', namespace, `--from-literal=corpSecret=${sim.corpSecret}`]);
+  await applySecret(cluster, namespace, 'wecom', { corpSecret: sim.corpSecret }, [sim.url]);
   await cluster.kubectlOk(['apply', '-f', '-'], {
     input: JSON.stringify({
       apiVersion: 'casdoor.org/v1alpha1',

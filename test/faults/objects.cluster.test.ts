@@ -25,7 +25,7 @@ test('a WeComSyncer deleted mid-sync: it stops writing, other syncers still serv
     await env.cluster.kubectlOk(['delete', 'wcs', 'doomed', '-n', env.ns, '--wait=false']);
     const deleted = Date.now();
     // Another syncer, created after the delete, is served: the operator neither crashed nor hung.
-    await env.cluster.kubectlOk(['create', 'secret', 'generic', 'other', '-n', env.ns, `--from-literal=corpSecret=${other.corpSecret}`]);
+    await env.applySecret('other', { corpSecret: other.corpSecret }, [other.url]);
     await env.applySyncer('other', { organization: 'other', corpId: other.corpId, corpSecretRef: { name: 'other' }, apiURL: other.url });
     await env.waitReady('other', 'True', 60_000, 500);
     const served = seconds(deleted);
@@ -58,8 +58,7 @@ test('a Secret rotated between syncs: the next sync uses the new secret (a new t
   await old.close();
   env.sim = await startSimulator({ port: Number(port), corpId: old.corpId, corpSecret: 'second-secret-value-11111', contactsSecret: old.contactsSecret, org: old.org });
   const rotated = Date.now();
-  await env.cluster.kubectlOk(['create', 'secret', 'generic', 'wecom', '-n', env.ns, '--from-literal=corpSecret=second-secret-value-11111', '--dry-run=client', '-o', 'yaml'])
-    .then((yaml) => env.cluster.kubectlOk(['apply', '-f', '-'], { input: yaml }));
+  await env.applySecret('wecom', { corpSecret: 'second-secret-value-11111' });
   const synced = await env.requestSync('acme');
   assert.is(synced.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
   assert.is(synced.status?.lastSync?.['unchanged'], 30);

@@ -19,7 +19,7 @@ test.after(({ env }) => closeAndScanForSecrets(env));
 /** Applies a Secret `name` whose `data` holds these raw bytes per key. */
 async function applySecret(env: SyncerEnv, name: string, data: Record<string, Buffer>): Promise<void> {
   const manifest = {
-    apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: env.ns },
+    apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: env.ns, annotations: { 'casdoor.org/allowed-urls': env.sim.url } },
     data: Object.fromEntries(Object.entries(data).map(([key, bytes]) => [key, bytes.toString('base64')])),
   };
   await env.cluster.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(manifest) });

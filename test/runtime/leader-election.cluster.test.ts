@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { testCluster, type TestCluster } from '../support/cluster.ts';
 import { type OperatorProcess, startOperator } from '../support/operator.ts';
+import { applySecret } from '../support/secrets.ts';
 import { type Simulator, startSimulator } from '../support/simulator/server.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -24,7 +25,7 @@ test.before.each(async (context) => {
   await cluster.kubectlOk(['wait', '--for=condition=Established', '-f', 'crds/']);
   const ns = await cluster.namespace('leader');
   const sim = await startSimulator();
-  await cluster.kubectlOk(['create', 'secret', 'generic', 'wecom', '-n', ns, `--from-literal=corpSecret=${sim.corpSecret}`]);
+  await applySecret(cluster, ns, 'wecom', { corpSecret: sim.corpSecret }, [sim.url]);
   context.env = { cluster, ns, sim, operators: [] };
 });
 test.after.each(async ({ env }) => {

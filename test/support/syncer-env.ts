@@ -2,6 +2,7 @@
 // watching the namespace, and helpers to read what it wrote through kubectl.
 import { testCluster, type TestCluster } from './cluster.ts';
 import { type OperatorProcess, startOperator } from './operator.ts';
+import { applySecret } from './secrets.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from './simulator/server.ts';
 import { waitFor } from './wait.ts';
 
@@ -37,6 +38,7 @@ export interface StoredSyncer {
     users?: { total: number; active: number; forbidden: number };
     lastSync?: Record<string, number>;
     departments?: number;
+    failedInputsDigest?: string;
   };
 }
 
@@ -46,6 +48,8 @@ export interface SyncerEnv {
   ns: string;
   sim: Simulator;
   operator: OperatorProcess;
+  /** Creates or replaces a Secret `name` with `data`, allowed to go to `allowedURLs` (default: this env's simulator). */
+  applySecret(name: string, data: Record<string, string>, allowedURLs?: readonly string[]): Promise<void>;
   /** Applies a WeComSyncer `name` against this env's simulator, with `spec` merged over the defaults. */
   applySyncer(name: string, spec?: Record<string, unknown>): Promise<void>;
   syncer(name: string): Promise<StoredSyncer>;
@@ -71,7 +75,7 @@ export async function syncerEnv(prefix: string, simOptions: SimulatorOptions = {
   await cluster.kubectlOk(['wait', '--for=condition=Established', '-f', 'crds/']);
   const ns = await cluster.namespace(prefix);
   const sim = await startSimulator(simOptions);
-  await cluster.kubectlOk(['create', 'secret', 'generic', 'wecom', '-n', ns, `--from-literal=corpSecret=${sim.corpSecret}`, `--from-literal=contactsSecret=${sim.contactsSecret}`]);
+  await applySecret(cluster, ns, 'wecom', { corpSecret: sim.corpSecret, contactsSecret: sim.contactsSecret }, [sim.url]);
   const operator = startOperator(cluster.kubeconfig, ns);
 
   const getJSON = async <T>(args: string[]): Promise<T> => JSON.parse(await cluster.kubectlOk([...args, '-n', ns, '-o', 'json'])) as T;
@@ -80,6 +84,7 @@ export async function syncerEnv(prefix: string, simOptions: SimulatorOptions = {
     ns,
     sim,
     operator,
+    applySecret: (name, data, allowedURLs = [env.sim.url]) => applySecret(cluster, ns, name, data, allowedURLs),
     async applySyncer(name, spec = {}) {
       const manifest = {
         apiVersion: 'casdoor.org/v1alpha1',

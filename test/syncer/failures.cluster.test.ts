@@ -21,7 +21,7 @@ test.after.each(async ({ env }) => {
 });
 
 test('a wrong secret stalls, and WeCom is not asked again until the Secret changes', async ({ env }) => {
-  await env.cluster.kubectlOk(['create', 'secret', 'generic', 'wrong', '-n', env.ns, '--from-literal=corpSecret=not-the-secret']);
+  await env.applySecret('wrong', { corpSecret: 'not-the-secret' });
   await env.applySyncer('acme', { corpSecretRef: { name: 'wrong' } });
   const syncer = await env.waitReady('acme', 'False');
   const conditions = new Map(syncer.status?.conditions?.map((c) => [c.type, c]));
@@ -34,10 +34,57 @@ test('a wrong secret stalls, and WeCom is not asked again until the Secret chang
   await new Promise((resolve) => setTimeout(resolve, 2000));
   assert.is(env.sim.counters.calls['gettoken'], calls);
   // The fix: a corrected Secret and a sync request.
-  await env.cluster.kubectlOk(['create', 'secret', 'generic', 'wrong', '-n', env.ns, `--from-literal=corpSecret=${env.sim.corpSecret}`, '--dry-run=client', '-o', 'yaml'])
-    .then((yaml) => env.cluster.kubectlOk(['apply', '-f', '-'], { input: yaml }));
+  await env.applySecret('wrong', { corpSecret: env.sim.corpSecret });
   await env.requestSync('acme');
   await env.waitReady('acme');
+  assert.is((await env.users()).length, 10);
+});
+
+test('a Secret is not sent to an apiURL its annotation does not list: no connection, Stalled; the printed kubectl annotate lets the sync through', async ({ env }) => {
+  const { startSimulator } = await import('../support/simulator/server.ts');
+  // Someone who may edit WeComSyncers points one at a server of their own.
+  const elsewhere = await startSimulator({ corpId: env.sim.corpId, corpSecret: env.sim.corpSecret, org: smallOrg() });
+  try {
+    await env.applySyncer('acme', { apiURL: elsewhere.url });
+    const syncer = await env.waitReady('acme', 'False');
+    const stalled = syncer.status?.conditions?.find((c) => c.type === 'Stalled');
+    assert.is(stalled?.reason, 'URLNotAllowed');
+    assert.match(stalled?.message ?? '', `Secret ${env.ns}/wecom may not be sent to ${elsewhere.url}`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.is(elsewhere.counters.connectionsAccepted, 0, 'the unlisted server received a connection');
+    // The Secret's owner runs the command the message gives, and nothing else.
+    const command = /kubectl (annotate secret \S+ -n \S+ casdoor\.org\/allowed-urls='[^']+' --overwrite)/.exec(stalled?.message ?? '')?.[1];
+    assert.ok(command, 'the message gives the kubectl annotate to run');
+    await env.cluster.kubectlOk(command.replaceAll("'", '').split(' '));
+    const ready = await env.waitReady('acme', 'True', 30_000);
+    assert.is(ready.metadata.generation, syncer.metadata.generation, 'no spec change');
+    assert.is(ready.status?.lastHandledSyncRequest, undefined, 'no sync request');
+    assert.ok(elsewhere.counters.calls['gettoken'] === 1 && (env.sim.counters.calls['gettoken'] ?? 0) === 0);
+    assert.is((await env.users()).length, 10);
+  } finally {
+    await elsewhere.close();
+  }
+});
+
+test('a restarted operator keeps away from WeCom with the Secret that failed, and syncs unasked once it is fixed', async ({ env }) => {
+  await env.applySecret('wrong', { corpSecret: 'not-the-secret' });
+  await env.applySyncer('acme', { corpSecretRef: { name: 'wrong' } });
+  const stalled = await env.waitReady('acme', 'False');
+  assert.is(stalled.status?.conditions?.find((c) => c.type === 'Stalled')?.reason, 'InvalidSecret');
+  assert.match(stalled.status?.failedInputsDigest ?? '', /^[0-9a-f]{32}\.[0-9a-f]{64}$/);
+  const calls = env.sim.counters.calls['gettoken'];
+  await env.operator.kill();
+  env.operator = startOperator(env.cluster.kubeconfig, env.ns);
+  await waitFor('the restarted operator at work', async () => (/controllers started/.test(env.operator.log()) ? true : undefined));
+  // Past its first look (at once) and its first recheck (5 s after the stall, long gone).
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  assert.is(env.sim.counters.calls['gettoken'], calls, 'the same failing content was sent again');
+  await env.operator.kill();
+  await env.applySecret('wrong', { corpSecret: env.sim.corpSecret });
+  env.operator = startOperator(env.cluster.kubeconfig, env.ns);
+  const ready = await env.waitReady('acme', 'True', 30_000);
+  assert.is(ready.status?.lastHandledSyncRequest, undefined, 'no sync request');
+  assert.is(ready.status?.failedInputsDigest, undefined, 'the digest is gone with the stall');
   assert.is((await env.users()).length, 10);
 });
 
@@ -58,13 +105,13 @@ test('a missing Secret is not stalled, and its arrival is picked up', async ({ e
   assert.is(ready?.reason, 'SecretNotFound');
   assert.match(ready?.message ?? '', /later/);
   assert.not.ok(syncer.status?.conditions?.some((c) => c.type === 'Stalled'));
-  await env.cluster.kubectlOk(['create', 'secret', 'generic', 'later', '-n', env.ns, '--from-literal=other=x']);
+  await env.applySecret('later', { other: 'x' });
   await waitFor('the missing key named', async () => {
     const message = (await env.condition('acme', 'Ready'))?.message ?? '';
     return /key "appSecret" of Secret .*later/.test(message) ? true : undefined;
   }, 70_000);
   await env.cluster.kubectlOk(['delete', 'secret', 'later', '-n', env.ns]);
-  await env.cluster.kubectlOk(['create', 'secret', 'generic', 'later', '-n', env.ns, `--from-literal=appSecret=${env.sim.corpSecret}`]);
+  await env.applySecret('later', { appSecret: env.sim.corpSecret });
   await env.waitReady('acme', 'True', 70_000);
 });
 
@@ -75,7 +122,7 @@ test('a suspended syncer created before its Secret tests the connection once the
   // Past the first retry (2 s after the failure), which reads a cache that by then holds
   // the failed status: a retry that depended on a stale cache has stopped here.
   await new Promise((resolve) => setTimeout(resolve, 2500));
-  await env.cluster.kubectlOk(['create', 'secret', 'generic', 'later', '-n', env.ns, `--from-literal=corpSecret=${env.sim.corpSecret}`]);
+  await env.applySecret('later', { corpSecret: env.sim.corpSecret });
   const tested = await waitFor('the connection tested', async () => {
     const syncer = await env.syncer('acme');
     return syncer.status?.conditions?.find((c) => c.type === 'Ready')?.reason === 'Suspended' ? syncer : undefined;
@@ -119,7 +166,7 @@ test('two syncers for two corps in one namespace keep to their own users', async
   const { startSimulator } = await import('../support/simulator/server.ts');
   const other = await startSimulator({ corpId: 'ww00000000000000b2', generate: { members: 7, departments: 3, seed: 9 } });
   try {
-    await env.cluster.kubectlOk(['create', 'secret', 'generic', 'beta', '-n', env.ns, `--from-literal=corpSecret=${other.corpSecret}`]);
+    await env.applySecret('beta', { corpSecret: other.corpSecret }, [other.url]);
     await env.applySyncer('alpha');
     await env.applySyncer('beta', { organization: 'beta', corpId: other.corpId, corpSecretRef: { name: 'beta' }, apiURL: other.url });
     await env.waitReady('alpha');

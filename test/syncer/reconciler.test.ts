@@ -33,7 +33,7 @@ function deps(sim: Simulator, syncer: WeComSyncer, secret: string, overrides: Pa
     getSyncer: () => syncer,
     users: new OwnedIndex(),
     groups: new OwnedIndex(),
-    readSecret: async () => secret,
+    readSecret: async () => ({ value: secret, allowedURLs: sim.url }),
     writer: quietWriter,
     writeStatus: async () => {},
     events: { record: async () => {} },
@@ -84,12 +84,12 @@ test('a fixed Secret is noticed at the next recheck and synced', async ({ sim })
   const statuses: WeComSyncerStatus[] = [];
   const reconciler = new WeComSyncerReconciler(
     deps(sim, syncer, '', {
-      readSecret: async () => secret,
+      readSecret: async () => ({ value: secret, allowedURLs: sim.url }),
       writeStatus: async (_s, status) => void statuses.push(status),
     }),
   );
   const first = await reconciler.reconcile('casdoor/acme', new AbortController().signal);
-  assert.is(first.requeueAfterMs, 60_000);
+  assert.is(first.requeueAfterMs, 5_000, 'just stalled: the Secret is re-read within seconds');
   assert.is(sim.counters.calls['gettoken'], 1);
   syncer.status = statuses.at(-1)!;
   await reconciler.reconcile('casdoor/acme', new AbortController().signal);

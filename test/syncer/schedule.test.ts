@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ANNOTATION_SYNC_REQUESTED_AT } from '../../src/api/group.ts';
 import type { Condition, WeComSyncerSpec, WeComSyncerStatus } from '../../src/api/wecom-syncer.ts';
-import { decideSync, intervalMs, jitterFraction, SyncTrigger } from '../../src/syncer/schedule.ts';
+import { decideSync, intervalMs, jitterFraction, stalledRecheckMs, SyncTrigger } from '../../src/syncer/schedule.ts';
 import { makeSyncer } from '../support/syncer-fixtures.ts';
 
 const test = suite('schedule');
@@ -129,6 +129,18 @@ test('when a sync runs now, the next is one interval from now', () => {
   const syncer = synced({ generation: 2 });
   const now = at(5000);
   assert.is(decideSync(syncer, now).nextSyncAt.getTime(), Math.floor(now.getTime() + intervalMs(syncer)));
+});
+
+test('a stalled syncer re-reads its Secret 5 s after the stall, then at half the time stalled, at least once a minute', () => {
+  const since = '2026-11-26T10:00:00Z';
+  const after = (seconds: number): Date => new Date(Date.parse(since) + seconds * 1000);
+  assert.is(stalledRecheckMs(since, after(0)), 5_000);
+  assert.is(stalledRecheckMs(since, after(8)), 5_000);
+  assert.is(stalledRecheckMs(since, after(30)), 15_000);
+  assert.is(stalledRecheckMs(since, after(120)), 60_000);
+  assert.is(stalledRecheckMs(since, after(86_400)), 60_000);
+  assert.is(stalledRecheckMs(undefined, after(0)), 60_000);
+  assert.is(stalledRecheckMs('not a time', after(0)), 60_000);
 });
 
 test.run();

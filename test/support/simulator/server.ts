@@ -18,6 +18,8 @@ export interface Counters {
   inFlight: number;
   /** The highest number of API calls in flight at once. */
   maxInFlight: number;
+  /** TCP connections accepted, whatever came over them (admin calls too). */
+  connectionsAccepted: number;
 }
 
 /** How to start a simulator; every field optional. */
@@ -96,7 +98,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     faults,
     tokenLifetimeSeconds: merged.tokenLifetimeSeconds ?? 7200,
   });
-  const counters: Counters = { calls: {}, tokensIssued: 0, inFlight: 0, maxInFlight: 0 };
+  const counters: Counters = { calls: {}, tokensIssued: 0, inFlight: 0, maxInFlight: 0, connectionsAccepted: 0 };
 
   const sim: Simulator = {
     url: '',
@@ -112,7 +114,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     issuedTokens: () => corp.issuedTokens,
     setOrg: (org) => { corp.org = org; },
     patchOrg: (patch) => applyOrgPatch(corp.org, patch),
-    resetCounters: () => Object.assign(counters, { calls: {}, tokensIssued: 0, maxInFlight: counters.inFlight }),
+    resetCounters: () => Object.assign(counters, { calls: {}, tokensIssued: 0, maxInFlight: counters.inFlight, connectionsAccepted: 0 }),
     close: () => new Promise<void>((resolve, reject) => {
       server.close((error) => (error ? reject(error) : resolve()));
       server.closeAllConnections();
@@ -172,6 +174,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       else res.destroy();
     });
   });
+  server.on('connection', () => counters.connectionsAccepted++);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(merged.port ?? 0, merged.host ?? '127.0.0.1', () => resolve());

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeSecretValue, SecretProblem, secretsDigest } from '../../src/syncer/secrets.ts';
+import { decodeSecretValue, inputsDigest, matchesDigest, SecretProblem } from '../../src/secrets/reader.ts';
 
 const test = suite('secrets');
 const ref = { name: 'acme-wecom', key: 'corpSecret' };
@@ -67,12 +67,27 @@ test('no error message contains the value', () => {
   }
 });
 
-test('the digest changes with any value and never contains one', () => {
-  const digest = secretsDigest(['1', 'secret-a']);
-  assert.is(digest, secretsDigest(['1', 'secret-a']));
-  assert.is.not(digest, secretsDigest(['1', 'secret-b']));
-  assert.is.not(digest, secretsDigest(['2', 'secret-a']));
+test('the salted digest matches exactly the inputs it was made of, and never contains one', () => {
+  const digest = inputsDigest(['1', 'secret-a', undefined]);
+  assert.match(digest, /^[0-9a-f]{32}\.[0-9a-f]{64}$/);
+  assert.ok(matchesDigest(digest, ['1', 'secret-a', undefined]));
+  assert.not.ok(matchesDigest(digest, ['1', 'secret-b', undefined]));
+  assert.not.ok(matchesDigest(digest, ['2', 'secret-a', undefined]));
+  assert.not.ok(matchesDigest(digest, ['1', 'secret-a', 'https://proxy.example']), 'an added allowed-urls annotation is a change');
   assert.not.match(digest, 'secret');
+});
+
+test('two digests of the same inputs differ (salted), yet both match', () => {
+  const a = inputsDigest(['secret-a']);
+  const b = inputsDigest(['secret-a']);
+  assert.is.not(a, b);
+  assert.ok(matchesDigest(a, ['secret-a']) && matchesDigest(b, ['secret-a']));
+});
+
+test('a malformed stored digest matches nothing', () => {
+  for (const stored of ['', 'abc', 'zz.zz', `${'0'.repeat(32)}.`, `${'0'.repeat(31)}.${'0'.repeat(64)}`]) {
+    assert.not.ok(matchesDigest(stored, ['secret-a']), stored);
+  }
 });
 
 test.run();

@@ -1,5 +1,6 @@
 import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ANNOTATION_ALLOWED_URLS } from '../api/group.ts';
 import type { SecretKeyRef } from '../api/wecom-syncer.ts';
 
 /** Why a Secret key cannot be used. Never says anything of the value itself. */
@@ -14,8 +15,15 @@ export class SecretProblem extends Error {
   }
 }
 
+/** One key of a Secret, with what its owner says of where it may go. */
+export interface SecretKey {
+  value: string;
+  /** The Secret's casdoor.org/allowed-urls annotation, as stored. */
+  allowedURLs: string | undefined;
+}
+
 /** Reads one key of a Secret in a namespace. */
-export type SecretReader = (namespace: string, ref: SecretKeyRef) => Promise<string>;
+export type SecretReader = (namespace: string, ref: SecretKeyRef) => Promise<SecretKey>;
 
 /** The longest secret accepted; WeCom's are 43 characters. */
 const MAX_SECRET_CHARS = 1024;
@@ -27,16 +35,16 @@ const MAX_SECRET_CHARS = 1024;
 export function kubeSecretReader(kc: KubeConfig): SecretReader {
   const api = kc.makeApiClient(CoreV1Api);
   return async (namespace, ref) => {
-    let data: Record<string, string> | undefined;
+    let secret: Awaited<ReturnType<CoreV1Api['readNamespacedSecret']>>;
     try {
-      data = (await api.readNamespacedSecret({ name: ref.name, namespace })).data;
+      secret = await api.readNamespacedSecret({ name: ref.name, namespace });
     } catch (error) {
       if (error instanceof ApiException && error.code === 404) {
         throw new SecretProblem('SecretNotFound', `Secret ${namespace}/${ref.name} (key "${ref.key}") not found; waiting for it to be created`);
       }
       throw error;
     }
-    return decodeSecretValue(data?.[ref.key], namespace, ref);
+    return { value: decodeSecretValue(secret.data?.[ref.key], namespace, ref), allowedURLs: secret.metadata?.annotations?.[ANNOTATION_ALLOWED_URLS] };
   };
 }
 
@@ -54,7 +62,22 @@ export function decodeSecretValue(encoded: string | undefined, namespace: string
   return text;
 }
 
-/** A digest of secret values, to notice a changed Secret without keeping the values around. */
-export function secretsDigest(values: readonly (string | undefined)[]): string {
-  return createHash('sha256').update(JSON.stringify(values)).digest('hex');
+/**
+ * A salted digest of inputs that hold secret values, `<salt>.<sha256>` in hex,
+ * to notice a changed Secret without keeping the values. Salted, so that the
+ * digest kept in status (readable by people who may not read Secrets) says
+ * nothing of a value someone guesses, and two syncers with one secret show
+ * different digests.
+ */
+export function inputsDigest(values: readonly (string | undefined)[], salt = randomBytes(16).toString('hex')): string {
+  return `${salt}.${createHash('sha256').update(salt).update(JSON.stringify(values)).digest('hex')}`;
+}
+
+/** Whether `values` are the inputs `digest` (from {@link inputsDigest}) was made of. */
+export function matchesDigest(digest: string, values: readonly (string | undefined)[]): boolean {
+  const [salt, hash] = digest.split('.');
+  if (!salt || !hash || !/^[0-9a-f]{32}$/.test(salt)) return false;
+  const expected = Buffer.from(inputsDigest(values, salt));
+  const stored = Buffer.from(digest);
+  return expected.length === stored.length && timingSafeEqual(expected, stored);
 }
