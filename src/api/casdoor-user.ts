@@ -11,7 +11,7 @@ export const CASDOOR_USER_PLURAL = 'casdoorusers';
 export interface CasdoorUserSpec {
   /** The Casdoor organization. */
   owner: string;
-  /** The WeCom userid, exact case. */
+  /** The user name in Casdoor: the WeCom userid when Casdoor accepts it, else derived from it. */
   name: string;
   /** The WeCom userid. */
   id: string;
@@ -19,7 +19,10 @@ export interface CasdoorUserSpec {
   wecom: string;
   displayName?: string;
   email?: string;
+  /** National digits, as Casdoor stores them. */
   phone?: string;
+  /** The phone's region (ISO 3166), with `phone` when the number is valid. */
+  countryCode?: string;
   avatar?: string;
   title?: string;
   gender?: 'Male' | 'Female';

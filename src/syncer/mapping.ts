@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CasdoorGroupSpec } from '../api/casdoor-group.ts';
 import type { CasdoorUserSpec } from '../api/casdoor-user.ts';
 import type { Department, Member } from '../wecom/types.ts';
+import { casdoorPhone } from './phone.ts';
 
 /** What the mapping needs beyond the member. */
 export interface MappingOptions {
@@ -23,14 +24,14 @@ const FORBIDDING_STATUSES: ReadonlySet<number> = new Set([2, 4, 5]);
 export function toCasdoorUserSpec(member: Member, options: MappingOptions): CasdoorUserSpec {
   const spec: CasdoorUserSpec = {
     owner: options.organization,
-    name: member.userid,
+    name: casdoorUsername(member.userid),
     id: member.userid,
     wecom: member.userid,
     isForbidden: isForbidden(member),
   };
   if (member.name) spec.displayName = member.name;
   if (member.email) spec.email = member.email;
-  if (member.mobile) spec.phone = member.mobile;
+  if (member.mobile) Object.assign(spec, casdoorPhone(member.mobile));
   if (member.avatar) spec.avatar = member.avatar;
   if (member.position) spec.title = member.position;
   const gender = GENDERS[member.gender ?? ''];
@@ -45,6 +46,27 @@ export function toCasdoorUserSpec(member: Member, options: MappingOptions): Casd
 }
 
 const GENDERS: Readonly<Record<string, 'Male' | 'Female'>> = { '1': 'Male', '2': 'Female' };
+
+/** Casdoor's user-name rule: its API refuses any other name on add and rename. */
+const CASDOOR_USERNAME = /^[a-zA-Z0-9]+([-._][a-zA-Z0-9]+)*$/;
+
+/**
+ * The Casdoor user name of a WeCom userid: the userid itself when Casdoor
+ * accepts it, else derived: each run of characters other than letters and
+ * digits made '-', '-' trimmed from both ends, then '-' and 8 hex digits of
+ * the userid's SHA-256 (`zhao@acme` -> `zhao-acme-1a2b3c4d`; nothing usable
+ * -> `u-1a2b3c4d`), so two userids that differ only in refused characters
+ * still get two names. (A valid userid spelled exactly like another's derived
+ * name would meet it: Casdoor refuses the second, and the CasdoorServer says
+ * so.) `spec.id` and `spec.wecom` keep the exact userid: Casdoor's WeCom
+ * sign-in matches on `wecom`.
+ */
+export function casdoorUsername(userid: string): string {
+  if (CASDOOR_USERNAME.test(userid)) return userid;
+  const hash = createHash('sha256').update(userid).digest('hex').slice(0, 8);
+  const readable = userid.replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return `${readable === '' ? 'u' : readable}-${hash}`;
+}
 
 /** Whether the member may not sign in: status 2, 4 or 5, or `enable` 0. */
 export function isForbidden(member: Pick<Member, 'status' | 'enable'>): boolean {

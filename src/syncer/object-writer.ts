@@ -15,7 +15,7 @@ export interface ObjectWriter {
 
 /** Optional spec fields per kind: when the desired spec lacks one, the update removes it (merge-patch null). */
 const OPTIONAL_FIELDS: Readonly<Record<ManagedKind, readonly string[]>> = {
-  CasdoorUser: ['displayName', 'email', 'phone', 'avatar', 'title', 'gender', 'groups'],
+  CasdoorUser: ['displayName', 'email', 'phone', 'countryCode', 'avatar', 'title', 'gender', 'groups'],
   CasdoorGroup: ['displayName', 'manager'],
 };
 

@@ -1,9 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  casdoorGroupName, casdoorUserName, isForbidden, toCasdoorGroupSpec, toCasdoorUserSpec, type MappingOptions,
+  casdoorGroupName, casdoorUserName, casdoorUsername, isForbidden, toCasdoorGroupSpec, toCasdoorUserSpec, type MappingOptions,
 } from '../../src/syncer/mapping.ts';
+import { casdoorPhone } from '../../src/syncer/phone.ts';
 import type { Department, Member } from '../../src/wecom/types.ts';
+import { createHash } from 'node:crypto';
 
 const test = suite('mapping');
 const base: Member = { userid: 'ZhangSan', departments: [2, 3] };
@@ -18,9 +20,44 @@ test('userid becomes name, id and the WeCom binding, in exact case', () => {
   assert.is(spec.owner, 'acme');
 });
 
+test('a userid Casdoor accepts as a user name is the name; others are derived, with a hash of the userid', () => {
+  const hash = (userid: string): string => createHash('sha256').update(userid).digest('hex').slice(0, 8);
+  for (const valid of ['ZhangSan', 'zhou.ba', 'li-si', 'a_b', '007', 'x'.repeat(64)]) assert.is(casdoorUsername(valid), valid);
+  assert.is(casdoorUsername('zhao@acme'), `zhao-acme-${hash('zhao@acme')}`);
+  assert.is(casdoorUsername('li__si'), `li-si-${hash('li__si')}`);
+  assert.is(casdoorUsername('_x'), `x-${hash('_x')}`);
+  assert.is(casdoorUsername('a b'), `a-b-${hash('a b')}`);
+  assert.is(casdoorUsername('张三'), `u-${hash('张三')}`);
+  assert.is(casdoorUsername('zhao@acme.'), `zhao-acme-${hash('zhao@acme.')}`);
+  assert.is.not(casdoorUsername('li__si'), casdoorUsername('li_-si'), 'two userids differing in refused characters get two names');
+  const rule = /^[a-zA-Z0-9]+([-._][a-zA-Z0-9]+)*$/;
+  for (const userid of ['zhao@acme', 'li__si', '_x', '张三', '-', '..', 'a/b', 'ends-']) assert.match(casdoorUsername(userid), rule);
+  const spec = map({ userid: 'zhao@acme' });
+  assert.equal([spec.id, spec.wecom], ['zhao@acme', 'zhao@acme'], 'id and wecom keep the exact userid');
+});
+
 test('name becomes displayName', () => assert.is(map({ name: '张三' }).displayName, '张三'));
 test('email becomes email', () => assert.is(map({ email: 'z@acme.example' }).email, 'z@acme.example'));
-test('mobile becomes phone', () => assert.is(map({ mobile: '13800000000' }).phone, '13800000000'));
+test('mobile becomes phone and countryCode, as Casdoor stores them', () => {
+  const spec = map({ mobile: '13800000000' });
+  assert.is(spec.phone, '13800000000');
+  assert.is(spec.countryCode, 'CN');
+});
+
+test('a +CC prefix is split into national digits and the region; spaces and dashes go', () => {
+  assert.equal(casdoorPhone('+86 13800000009'), { phone: '13800000009', countryCode: 'CN' });
+  assert.equal(casdoorPhone('+852 61234567'), { phone: '61234567', countryCode: 'HK' });
+  assert.equal(casdoorPhone('138-0000-0009'), { phone: '13800000009', countryCode: 'CN' });
+  assert.equal(casdoorPhone('+1 416-555-0100'), { phone: '4165550100', countryCode: 'CA' });
+  assert.equal(casdoorPhone('+1 212 555 0100'), { phone: '2125550100', countryCode: 'US' });
+  assert.equal(casdoorPhone('+44 20 7946 0958'), { phone: '2079460958', countryCode: 'GB' }, 'the trunk 0 is not a national digit');
+});
+
+test('a number not valid for its region is passed on as is, for Casdoor to refuse and the CasdoorServer to report', () => {
+  assert.equal(casdoorPhone('12345'), { phone: '12345' });
+  assert.equal(casdoorPhone('+86 123 45'), { phone: '+8612345' });
+  assert.equal(casdoorPhone('call me'), { phone: 'callme' });
+});
 test('avatar becomes avatar', () => assert.is(map({ avatar: 'https://a/b' }).avatar, 'https://a/b'));
 test('position becomes title', () => assert.is(map({ position: 'Engineer' }).title, 'Engineer'));
 

@@ -32,7 +32,7 @@ test('writes one CasdoorUser per member with the mapping, labels and owner', asy
   assert.equal(zhang.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.controller]), [['WeComSyncer', 'acme', true]]);
   assert.equal(zhang.spec, {
     owner: 'acme', name: 'ZhangSan', id: 'ZhangSan', wecom: 'ZhangSan', displayName: '张三',
-    email: 'zhangsan@acme.example', phone: '13800000000', avatar: 'https://a.example/z.png', title: 'Engineer',
+    email: 'zhangsan@acme.example', phone: '13800000000', countryCode: 'CN', avatar: 'https://a.example/z.png', title: 'Engineer',
     gender: 'Male', isForbidden: false, groups: ['acme/2', 'acme/3', 'acme/4'],
   });
   assert.is(users.get('lisi')!.spec.gender, 'Female');
