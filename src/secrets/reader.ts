@@ -1,5 +1,5 @@
 import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { ANNOTATION_ALLOWED_URLS } from '../api/group.ts';
 import type { SecretKeyRef } from '../api/wecom-syncer.ts';
 
@@ -63,21 +63,33 @@ export function decodeSecretValue(encoded: string | undefined, namespace: string
 }
 
 /**
- * A salted digest of inputs that hold secret values, `<salt>.<sha256>` in hex,
- * to notice a changed Secret without keeping the values. Salted, so that the
- * digest kept in status (readable by people who may not read Secrets) says
- * nothing of a value someone guesses, and two syncers with one secret show
- * different digests.
+ * scrypt's cost: about 50 ms and 16 MiB per digest here, so that a guess at a
+ * weak secret from the digest in status (readable by people who may not read
+ * Secrets) costs as much; a digest is made once per stall and once per re-read.
  */
-export function inputsDigest(values: readonly (string | undefined)[], salt = randomBytes(16).toString('hex')): string {
-  return `${salt}.${createHash('sha256').update(salt).update(JSON.stringify(values)).digest('hex')}`;
+const SCRYPT = { N: 16_384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+const DIGEST_FORMAT = /^scrypt\.([0-9a-f]{32})\.([0-9a-f]{64})$/;
+
+function scryptHex(values: readonly (string | undefined)[], salt: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    scrypt(JSON.stringify(values), salt, 32, SCRYPT, (error, key) => (error ? reject(error) : resolve(key.toString('hex'))));
+  });
+}
+
+/**
+ * A salted, deliberately slow digest of inputs that hold secret values,
+ * `scrypt.<salt>.<hash>` in hex, to notice a changed Secret without keeping
+ * the values. Salted, so two syncers with one secret show different digests;
+ * slow, so the digest is no cheap oracle for guessing a weak secret.
+ */
+export async function inputsDigest(values: readonly (string | undefined)[], salt = randomBytes(16).toString('hex')): Promise<string> {
+  return `scrypt.${salt}.${await scryptHex(values, salt)}`;
 }
 
 /** Whether `values` are the inputs `digest` (from {@link inputsDigest}) was made of. */
-export function matchesDigest(digest: string, values: readonly (string | undefined)[]): boolean {
-  const [salt, hash] = digest.split('.');
-  if (!salt || !hash || !/^[0-9a-f]{32}$/.test(salt)) return false;
-  const expected = Buffer.from(inputsDigest(values, salt));
-  const stored = Buffer.from(digest);
-  return expected.length === stored.length && timingSafeEqual(expected, stored);
+export async function matchesDigest(digest: string, values: readonly (string | undefined)[]): Promise<boolean> {
+  const parts = DIGEST_FORMAT.exec(digest);
+  if (!parts) return false;
+  const expected = Buffer.from(await scryptHex(values, parts[1]!), 'hex');
+  return timingSafeEqual(expected, Buffer.from(parts[2]!, 'hex'));
 }

@@ -5,15 +5,17 @@ import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/group.ts';
 import { ConditionType, findCondition, Reason } from '../api/conditions.ts';
 import type { WeComSyncer, WeComSyncerStatus } from '../api/wecom-syncer.ts';
 import type { Reconciler, Result } from '../runtime/reconcile.ts';
-import { assertSecretMayGo, OriginNotAllowed, WECOM_API_ORIGIN } from '../secrets/origins.ts';
-import { inputsDigest, matchesDigest, type SecretKey, type SecretReader, SecretProblem } from '../secrets/reader.ts';
+import { OriginNotAllowed } from '../secrets/origins.ts';
+import { inputsDigest, matchesDigest, type SecretReader, SecretProblem } from '../secrets/reader.ts';
 import type { DepartmentListing, WeComClient } from '../wecom/client.ts';
 import { isWeComError, type WeComError, WeComErrorReason } from '../wecom/errors.ts';
 import { fetchOrganization, type Organization } from '../wecom/fetch.ts';
 import { applyPlan, type ApplyCounts, DEFAULT_WRITE_CONCURRENCY } from './apply.ts';
 import { type DesiredState, desiredGroups, desiredUsers, type ManagedKind } from './desired.ts';
 import type { EventRecorder } from './events.ts';
+import { assertCredentialsMayGo, type Credentials, readCredentials, stallInputs } from './credentials.ts';
 import { type ObjectWriter, statusOf } from './object-writer.ts';
+import { OwnStatuses } from './own-status.ts';
 import type { OwnedIndex } from './owned-index.ts';
 import { type Plan, planSync } from './plan.ts';
 import { decideSync, intervalMs, stalledRecheckMs, SyncTrigger } from './schedule.ts';
@@ -84,8 +86,8 @@ export class WeComSyncerReconciler implements Reconciler {
   readonly #editedByHand = new Set<string>();
   /** When a sync for hand edits last ran, per syncer: such syncs are rate-limited. */
   readonly #handSyncAt = new Map<string, number>();
-  /** Per syncer: the last final status this process wrote, which the informer may not have delivered yet. */
-  readonly #written = new Map<string, { uid: string | undefined; status: WeComSyncerStatus }>();
+  /** What this process last wrote to each syncer's status, while the informer has not delivered it. */
+  readonly #ownStatuses = new OwnStatuses();
 
   constructor(deps: SyncerDeps) {
     this.#deps = deps;
@@ -111,10 +113,10 @@ export class WeComSyncerReconciler implements Reconciler {
       this.#desired.delete(key);
       this.#editedByHand.delete(key);
       this.#handSyncAt.delete(key);
-      this.#written.delete(key);
+      this.#ownStatuses.forget(key);
       return {};
     }
-    const syncer = this.#withOwnStatus(key, cached);
+    const syncer = this.#ownStatuses.effective(key, cached);
     const logger = this.#deps.logger.child({ namespace: syncer.metadata.namespace, name: syncer.metadata.name });
     const now = this.#now();
     const decision = decideSync(syncer, now);
@@ -128,9 +130,7 @@ export class WeComSyncerReconciler implements Reconciler {
       // Re-read the Secrets (5 s after the stall, then less often, at least once a minute) to notice
       // a fix; WeCom is called only if they changed. The digest of what failed is in status, so a
       // restarted operator knows it too; a status without one (an older version's) counts as unchanged.
-      const inputs = await this.#readCredentials(syncer).then((c) => c.inputs, () => undefined);
-      const failedWith = syncer.status?.failedInputsDigest;
-      if (inputs === undefined || !failedWith || matchesDigest(failedWith, inputs)) return { requeueAfterMs: stalledRecheckMs(stalled.lastTransitionTime, now) };
+      if (!(await this.#credentialsChanged(syncer, stalled.reason, logger))) return { requeueAfterMs: stalledRecheckMs(stalled.lastTransitionTime, now) };
       trigger = SyncTrigger.SecretChanged;
     }
     if (!trigger && !this.#desired.has(key) && this.#editedByHand.has(key) && !syncer.spec.suspend) {
@@ -148,7 +148,8 @@ export class WeComSyncerReconciler implements Reconciler {
 
     logger.info({ trigger }, syncer.spec.suspend ? 'testing the connection (suspended)' : 'sync starting');
     const request = syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT];
-    const statusWrites = new StatusChannel(syncer, this.#deps.writeStatus);
+    this.#ownStatuses.begin(key, cached, syncer);
+    const statusWrites = new StatusChannel(syncer, this.#deps.writeStatus, (status) => this.#ownStatuses.progress(key, status));
     const attempt: Attempt = {};
     let outcome: SyncOutcome;
     try {
@@ -160,7 +161,9 @@ export class WeComSyncerReconciler implements Reconciler {
         return this.reconcile(key, signal);
       }
       outcome = this.#failure(error);
-      if (outcome.stalled && HUMAN_NEEDED.has(outcome.reason) && attempt.inputs) outcome.failedInputsDigest = inputsDigest(attempt.inputs);
+      if (outcome.stalled && HUMAN_NEEDED.has(outcome.reason) && attempt.credentials) {
+        outcome.failedInputsDigest = await inputsDigest(stallInputs(syncer, attempt.credentials, outcome.reason));
+      }
       logger.warn({ reason: outcome.kind === 'failed' ? outcome.reason : undefined, err: outcome.kind === 'failed' ? outcome.message : undefined }, 'sync failed');
     }
     this.#deps.onSyncFinished?.(key, outcome, this.#now().getTime() - now.getTime());
@@ -169,10 +172,10 @@ export class WeComSyncerReconciler implements Reconciler {
     const status = finalStatus(syncer, outcome, finished, nextSyncAt, request);
     try {
       await statusWrites.final(status);
-      this.#written.set(key, { uid: syncer.metadata.uid, status });
+      this.#ownStatuses.written(key, syncer.metadata.uid, status);
     } catch (error) {
       // What is stored now is unknown (perhaps a progress write): the cache decides again.
-      this.#written.delete(key);
+      this.#ownStatuses.forget(key);
       // Deleted just as the sync ended: nothing to report to, and no error.
       if (statusOf(error) === 404 && !this.#exists(key, syncer)) return this.reconcile(key, signal);
       throw error;
@@ -190,21 +193,21 @@ export class WeComSyncerReconciler implements Reconciler {
   }
 
   /**
-   * The cached syncer with the newest status this process knows of. A status
-   * write reaches the informer a moment after it returns, so a retry (or a key
-   * queued again) may read the cache before or after its own last write: with
-   * this, every decision reads the same status either way. The cache wins once
-   * it holds a later sync than this process wrote (another process's, or ours
-   * delivered); times are whole seconds, and a tie is this process's own write.
+   * Whether the inputs of a stall on credentials changed since the stall. A
+   * Secret or key now missing counts as changed: the sync then says so (and
+   * sends nothing). Another read error is logged, and counts as unchanged.
    */
-  #withOwnStatus(key: string, cached: WeComSyncer): WeComSyncer {
-    const written = this.#written.get(key);
-    if (!written) return cached;
-    if (written.uid !== cached.metadata.uid || (cached.status?.lastSyncTime ?? '') > (written.status.lastSyncTime ?? '')) {
-      this.#written.delete(key);
-      return cached;
+  async #credentialsChanged(syncer: WeComSyncer, reason: string, logger: Logger): Promise<boolean> {
+    let credentials: Credentials;
+    try {
+      credentials = await readCredentials(this.#deps.readSecret, syncer);
+    } catch (error) {
+      if (error instanceof SecretProblem) return true;
+      logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not re-read the Secret of a stalled syncer');
+      return false;
     }
-    return { ...cached, status: written.status };
+    const failedWith = syncer.status?.failedInputsDigest;
+    return failedWith !== undefined && failedWith !== null && !(await matchesDigest(failedWith, stallInputs(syncer, credentials, reason)));
   }
 
   /** Whether the cache still holds this very syncer (same uid), not being deleted. */
@@ -213,31 +216,16 @@ export class WeComSyncerReconciler implements Reconciler {
     return current !== undefined && current.metadata.uid === syncer.metadata.uid && !current.metadata.deletionTimestamp;
   }
 
-  /**
-   * Reads the Secrets a sync sends, and lists every input a stall on them depends on:
-   * the values, where their owners allow them to go, the spec's generation and the sync request.
-   */
-  async #readCredentials(syncer: WeComSyncer): Promise<{ corp: SecretKey; contacts?: SecretKey; inputs: (string | undefined)[] }> {
-    const namespace = syncer.metadata.namespace ?? 'default';
-    const corp = await this.#deps.readSecret(namespace, syncer.spec.corpSecretRef);
-    const contacts = syncer.spec.contactsSecretRef ? await this.#deps.readSecret(namespace, syncer.spec.contactsSecretRef) : undefined;
-    const inputs = [syncer.metadata.generation?.toString(), syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT], corp.value, corp.allowedURLs];
-    if (contacts) inputs.push(contacts.value, contacts.allowedURLs);
-    return { corp, ...(contacts && { contacts }), inputs };
-  }
-
   async #sync(key: string, syncer: WeComSyncer, trigger: SyncTrigger, logger: Logger, signal: AbortSignal, statusWrites: StatusChannel, attempt: Attempt): Promise<SyncOutcome> {
     const namespace = syncer.metadata.namespace ?? 'default';
     const apiURL = new URL(syncer.spec.apiURL);
     if (apiURL.protocol === 'http:' && !LOOPBACK_HOSTS.has(apiURL.hostname)) {
       throw new SpecProblem(Reason.InsecureAPIURL, `apiURL ${apiURL.origin} uses plain http, which is allowed only for loopback hosts: the secret would cross the network unencrypted. Use https.`);
     }
-    const credentials = await this.#readCredentials(syncer);
-    attempt.inputs = credentials.inputs;
+    const credentials = await readCredentials(this.#deps.readSecret, syncer);
+    attempt.credentials = credentials;
     // Before any connection is opened: an origin the Secret's owner did not allow receives nothing.
-    for (const [ref, secret] of [[syncer.spec.corpSecretRef, credentials.corp], [syncer.spec.contactsSecretRef, credentials.contacts]] as const) {
-      if (ref && secret) assertSecretMayGo({ namespace, secret: ref.name, annotation: secret.allowedURLs, url: syncer.spec.apiURL, builtIn: [WECOM_API_ORIGIN] });
-    }
+    assertCredentialsMayGo(syncer, credentials);
     const corpSecret = credentials.corp.value;
     const contactsSecret = credentials.contacts?.value;
     const baseURL = syncer.spec.apiURL.replace(/\/+$/, '');
@@ -394,7 +382,7 @@ export class WeComSyncerReconciler implements Reconciler {
       return { kind: 'failed', reason: error.reason, message: error.message, stalled: false, connected: 'unchanged' };
     }
     if (error instanceof OriginNotAllowed) {
-      return { kind: 'failed', reason: error.reason, message: `${error.message}. The Secret is re-read every minute.`, stalled: true, connected: 'unknown' };
+      return { kind: 'failed', reason: error.reason, message: error.message, stalled: true, connected: 'unknown' };
     }
     if (error instanceof SpecProblem) {
       return { kind: 'failed', reason: error.reason, message: error.message, stalled: true, connected: 'unknown' };
@@ -425,17 +413,20 @@ export class WeComSyncerReconciler implements Reconciler {
 class StatusChannel {
   readonly #syncer: WeComSyncer;
   readonly #write: SyncerDeps['writeStatus'];
+  readonly #beforeProgress: (status: WeComSyncerStatus) => void;
   #pending: Promise<void> | undefined;
   #closed = false;
 
-  constructor(syncer: WeComSyncer, write: SyncerDeps['writeStatus']) {
+  constructor(syncer: WeComSyncer, write: SyncerDeps['writeStatus'], beforeProgress: (status: WeComSyncerStatus) => void) {
     this.#syncer = syncer;
     this.#write = write;
+    this.#beforeProgress = beforeProgress;
   }
 
   /** Writes progress unless a write is in flight or the sync is finishing; never throws. */
   progress(status: WeComSyncerStatus): Promise<void> {
     if (this.#closed || this.#pending) return Promise.resolve();
+    this.#beforeProgress(status);
     this.#pending = this.#write(this.#syncer, status)
       .catch(() => {}) // progress is best effort; the final write reports the outcome
       .finally(() => (this.#pending = undefined));
@@ -452,8 +443,8 @@ class StatusChannel {
 
 /** What a sync attempt read, for the reconcile that reports its failure. */
 interface Attempt {
-  /** The inputs the credentials depend on, once read (see #readCredentials). */
-  inputs?: (string | undefined)[];
+  /** The Secrets, once read: a stall on them keeps their digest. */
+  credentials?: Credentials;
 }
 
 /** A spec that passed the API server's validation but cannot be used; nothing improves until it changes. */

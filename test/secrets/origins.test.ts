@@ -50,8 +50,31 @@ test('look-alikes of an allowed origin do not match', () => {
     assert.ok(refusal(url), `${url} was allowed`);
     assert.ok(refusal(url, 'https://qyapi.weixin.qq.com, https://door.example.com'), `${url} was allowed by the annotation`);
   }
+  assert.ok(refusal('https://qyapi.weixin.qq.com.', 'https://qyapi.weixin.qq.com'), 'a trailing dot is another origin');
+  assert.ok(refusal('http://localhost:8099', 'http://127.0.0.1:8099'), 'localhost is not 127.0.0.1');
   assert.ok(refusal('http://127.0.0.1:8100', 'http://127.0.0.1:8099'), 'another port');
   assert.ok(refusal('https://127.0.0.1:8099', 'http://127.0.0.1:8099'), 'https vs http');
+});
+
+test('addresses and encodings are compared as the connection would see them', () => {
+  assert.is(refusal('http://[::1]:8099/x', 'http://[::1]:8099'), undefined, 'an IPv6 entry');
+  assert.ok(refusal('http://[::1]:8099', 'http://127.0.0.1:8099'));
+  assert.is(originOf('http://0x7f.1:8099'), 'http://127.0.0.1:8099', 'IPv4 in another notation is the address it names');
+  assert.is(refusal('http://0x7f.1:8099', 'http://127.0.0.1:8099'), undefined);
+  assert.is(originOf('https://%65vil.example'), 'https://evil.example', 'a percent-encoded host is decoded first');
+  assert.ok(refusal('https://%65vil.example', 'https://door.example.com'));
+  assert.is(originOf('https://例え.jp'), 'https://xn--r8jz45g.jp', 'an IDN becomes punycode');
+});
+
+test('a host that is not a plain name or address is refused, so the printed command stays one shell word', () => {
+  for (const url of ["https://x'&&halt&&'.evil.example", 'https://a,b.example', 'https://a*b.example', 'https://a$b.example', 'https://a!b.example', 'https://a"b.example']) {
+    assert.is(originOf(url), undefined, url);
+    const error = refusal(url, 'https://door.example.com');
+    assert.ok(error, url);
+    assert.not.match(error.message, 'kubectl annotate', 'no command is offered for such a host');
+    assert.ok(refusal(url, url), `${url} allowed by listing itself`);
+  }
+  assert.ok('malformed' in parseAllowedOrigins("https://x'&&halt&&'.evil.example"));
 });
 
 test('the refusal names the Secret and the origin, gives the command, and keeps what is listed', () => {

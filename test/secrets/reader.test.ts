@@ -67,26 +67,34 @@ test('no error message contains the value', () => {
   }
 });
 
-test('the salted digest matches exactly the inputs it was made of, and never contains one', () => {
-  const digest = inputsDigest(['1', 'secret-a', undefined]);
-  assert.match(digest, /^[0-9a-f]{32}\.[0-9a-f]{64}$/);
-  assert.ok(matchesDigest(digest, ['1', 'secret-a', undefined]));
-  assert.not.ok(matchesDigest(digest, ['1', 'secret-b', undefined]));
-  assert.not.ok(matchesDigest(digest, ['2', 'secret-a', undefined]));
-  assert.not.ok(matchesDigest(digest, ['1', 'secret-a', 'https://proxy.example']), 'an added allowed-urls annotation is a change');
+test('the salted digest matches exactly the inputs it was made of, and never contains one', async () => {
+  const digest = await inputsDigest(['1', 'secret-a', undefined]);
+  assert.match(digest, /^scrypt\.[0-9a-f]{32}\.[0-9a-f]{64}$/);
+  assert.ok(await matchesDigest(digest, ['1', 'secret-a', undefined]));
+  assert.not.ok(await matchesDigest(digest, ['1', 'secret-b', undefined]));
+  assert.not.ok(await matchesDigest(digest, ['2', 'secret-a', undefined]));
+  assert.not.ok(await matchesDigest(digest, ['1', 'secret-a', 'https://proxy.example']), 'an added input is a change');
   assert.not.match(digest, 'secret');
 });
 
-test('two digests of the same inputs differ (salted), yet both match', () => {
-  const a = inputsDigest(['secret-a']);
-  const b = inputsDigest(['secret-a']);
+test('two digests of the same inputs differ (salted), yet both match', async () => {
+  const a = await inputsDigest(['secret-a']);
+  const b = await inputsDigest(['secret-a']);
   assert.is.not(a, b);
-  assert.ok(matchesDigest(a, ['secret-a']) && matchesDigest(b, ['secret-a']));
+  assert.ok((await matchesDigest(a, ['secret-a'])) && (await matchesDigest(b, ['secret-a'])));
 });
 
-test('a malformed stored digest matches nothing', () => {
-  for (const stored of ['', 'abc', 'zz.zz', `${'0'.repeat(32)}.`, `${'0'.repeat(31)}.${'0'.repeat(64)}`]) {
-    assert.not.ok(matchesDigest(stored, ['secret-a']), stored);
+test('the digest is scrypt at N=16384, not a fast hash: each guess costs a key derivation', async () => {
+  const salt = '0'.repeat(32);
+  const digest = await inputsDigest(['secret-a'], salt);
+  const { scryptSync } = await import('node:crypto');
+  const expected = scryptSync(JSON.stringify(['secret-a']), salt, 32, { N: 16_384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }).toString('hex');
+  assert.is(digest, `scrypt.${salt}.${expected}`);
+});
+
+test('a malformed stored digest matches nothing', async () => {
+  for (const stored of ['', 'abc', 'zz.zz', `scrypt.${'0'.repeat(32)}.`, `scrypt.${'0'.repeat(31)}.${'0'.repeat(64)}`, `${'0'.repeat(32)}.${'0'.repeat(64)}`]) {
+    assert.not.ok(await matchesDigest(stored, ['secret-a']), stored);
   }
 });
 

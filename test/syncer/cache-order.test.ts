@@ -23,36 +23,45 @@ test.after.each(async ({ sim }) => {
 });
 
 /**
- * Which status the cache holds when the next reconcile reads it: the one from
- * before the last reconcile (its writes not delivered yet), the first progress
- * write of that reconcile, or its final write.
+ * Which status the cache holds when the next reconcile reads it: the last one
+ * the reconcile before the last wrote (delivered one reconcile late), the first
+ * progress write of the last reconcile, or its final write.
  */
 type CacheOrder = 'before' | 'progress' | 'final';
 const ORDERS: readonly CacheOrder[] = ['before', 'progress', 'final'];
 
 /**
  * A reconciler over a syncer whose cache holds, after each reconcile, the status `order` names.
- * Its Secrets allow the syncer's apiURL.
+ * Its Secrets allow the syncer's apiURL. `failFinal` makes final status writes fail.
  */
 function world(syncer: WeComSyncer, readValue: (namespace: string, ref: SecretKeyRef) => Promise<string>) {
   const statuses: WeComSyncerStatus[] = [];
   let cached = syncer;
+  let previous: WeComSyncerStatus | undefined = syncer.status;
+  const control = { failFinal: false };
   const reconciler = new WeComSyncerReconciler({
     getSyncer: () => cached,
     users: new OwnedIndex(),
     groups: new OwnedIndex(),
     readSecret: async (namespace, ref) => ({ value: await readValue(namespace, ref), allowedURLs: syncer.spec.apiURL }),
     writer: { create: async () => {}, update: async () => {}, forbid: async () => {}, delete: async () => {} },
-    writeStatus: async (_syncer, status) => void statuses.push(status),
+    writeStatus: async (_syncer, status) => {
+      if (control.failFinal && !isProgress(status)) throw new Error('the API server is down');
+      statuses.push(status);
+    },
     events: { record: async () => {} },
     wecomClient: (apiURL, corpId, secret) => new WeComClient({ apiURL, corpId, secret, retry: { maxAttempts: 1 } }),
     logger: pino({ level: 'silent' }),
   });
   return {
     statuses,
+    control,
+    /** Replaces what the cache holds, as another writer (or a new object of the same name) would. */
+    setCached(next: WeComSyncer): void {
+      cached = next;
+    },
     /** Runs one reconcile, then lets the cache hold what `order` says. Resolves with 'retry' when it threw. */
     async reconcile(order: CacheOrder = 'final'): Promise<'retry' | { requeueAfterMs?: number }> {
-      const before = cached;
       const first = statuses.length;
       let result: 'retry' | { requeueAfterMs?: number };
       try {
@@ -61,8 +70,10 @@ function world(syncer: WeComSyncer, readValue: (namespace: string, ref: SecretKe
         result = 'retry';
       }
       const written = statuses.slice(first);
-      const held = order === 'final' ? written.at(-1) : order === 'progress' ? written.find(isProgress) : undefined;
-      if (order !== 'progress' || held) cached = held ? { ...before, status: held } : before;
+      const last = written.at(-1) ?? previous;
+      const held = order === 'final' ? last : order === 'progress' ? (written.find(isProgress) ?? previous) : previous;
+      cached = { ...cached, ...(held ? { status: held } : {}) };
+      previous = last;
       return result;
     },
   };
@@ -127,5 +138,40 @@ for (const order of ORDERS) {
     assert.ok(result !== 'retry' && (result.requeueAfterMs ?? 0) > 3_000_000, 'requeued for the interval');
   });
 }
+
+test('the cache wins when it holds a status this process did not write (edited by someone else)', async ({ sim }) => {
+  const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId } });
+  const w = world(syncer, async () => sim.corpSecret);
+  await w.reconcile('before');
+  const final = w.statuses.at(-1)!;
+  // Someone marks the sync failed in status, by hand: a retry is due, whatever this process wrote.
+  const edited = { ...final, conditions: final.conditions?.map((c) => (c.type === 'Ready' ? { ...c, status: 'False' as const, reason: 'SyncFailed' } : c)) };
+  w.setCached({ ...syncer, status: edited });
+  const calls = sim.counters.calls['department/list'];
+  await w.reconcile();
+  assert.is(sim.counters.calls['department/list'], calls! + 1, 'the edited status decided');
+});
+
+test('a syncer recreated under the same name is decided on its own status, not the old one\'s', async ({ sim }) => {
+  const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId } });
+  const w = world(syncer, async () => sim.corpSecret);
+  await w.reconcile('final');
+  w.setCached(makeSyncer({ uid: 'uid-acme-2', spec: { apiURL: sim.url, corpId: sim.corpId } }));
+  const calls = sim.counters.calls['department/list'];
+  await w.reconcile();
+  assert.is(sim.counters.calls['department/list'], calls! + 1, 'the new syncer had its first sync');
+});
+
+test('after a final status write failed, the stored progress write decides: the sync runs again', async ({ sim }) => {
+  const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId } });
+  const w = world(syncer, async () => sim.corpSecret);
+  w.control.failFinal = true;
+  assert.is(await w.reconcile('progress'), 'retry');
+  w.control.failFinal = false;
+  const calls = sim.counters.calls['department/list'];
+  await w.reconcile();
+  assert.is(sim.counters.calls['department/list'], calls! + 1, 'the interrupted sync ran again');
+  assert.is(condition(w.statuses.at(-1), 'Ready')?.status, 'True');
+});
 
 test.run();

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { WeComSyncer, WeComSyncerStatus } from '../../src/api/wecom-syncer.ts';
-import type { SecretKey } from '../../src/secrets/reader.ts';
+import { type SecretKey, SecretProblem } from '../../src/secrets/reader.ts';
 import { OwnedIndex } from '../../src/syncer/owned-index.ts';
 import { type SyncerDeps, WeComSyncerReconciler } from '../../src/syncer/reconciler.ts';
 import { WeComClient } from '../../src/wecom/client.ts';
@@ -50,7 +50,7 @@ test('a Secret that does not allow the apiURL is sent nowhere: Stalled URLNotAll
   assert.match(stalled?.message ?? '', `Secret casdoor/acme-wecom may not be sent to ${sim.url}`);
   assert.match(stalled?.message ?? '', `kubectl annotate secret acme-wecom -n casdoor casdoor.org/allowed-urls='https://wecom-proxy.corp.example,${sim.url}' --overwrite`);
   assert.equal(first, { requeueAfterMs: 5_000 }, 'the Secret is re-read soon; no backoff loop');
-  assert.match(statuses.at(-1)?.failedInputsDigest ?? '', /^[0-9a-f]{32}\.[0-9a-f]{64}$/);
+  assert.match(statuses.at(-1)?.failedInputsDigest ?? '', /^scrypt\.[0-9a-f]{32}\.[0-9a-f]{64}$/);
   // The recheck with nothing changed sends nothing.
   await reconcile();
   assert.is(sim.counters.connectionsAccepted, 0);
@@ -109,6 +109,25 @@ test('a restarted operator syncs, without a request, when the Secret was fixed w
   await restarted.reconcile();
   assert.is(sim.counters.calls['gettoken'], 1);
   assert.is(condition(restarted.statuses.at(-1), 'Ready')?.status, 'True');
+});
+
+test('an annotation edited on a Secret WeCom refused does not send the refused value again', async ({ sim }) => {
+  const wrong = { value: 'not-the-secret', allowedURLs: sim.url };
+  const stalled = await stalledByEarlierProcess(sim, wrong);
+  const restarted = reconcilerFor(stalled, () => ({ ...wrong, allowedURLs: `${sim.url}, https://wecom-proxy.corp.example` }));
+  await restarted.reconcile();
+  assert.is(sim.counters.connectionsAccepted, 0, 'WeCom was called with the value it refused');
+});
+
+test('a Secret deleted while stalled is reported missing (not stalled), and nothing is sent', async ({ sim }) => {
+  const stalled = await stalledByEarlierProcess(sim, { value: 'not-the-secret', allowedURLs: sim.url });
+  const restarted = reconcilerFor(stalled, () => {
+    throw new SecretProblem('SecretNotFound', 'Secret casdoor/acme-wecom (key "corpSecret") not found; waiting for it to be created');
+  });
+  assert.equal(await restarted.reconcile(), { threw: true }, 'retried with backoff');
+  assert.is(condition(restarted.statuses.at(-1), 'Ready')?.reason, 'SecretNotFound');
+  assert.is(condition(restarted.statuses.at(-1), 'Stalled'), undefined);
+  assert.is(sim.counters.connectionsAccepted, 0);
 });
 
 test('the digest in status names no secret', async ({ sim }) => {

@@ -71,7 +71,7 @@ test('a restarted operator keeps away from WeCom with the Secret that failed, an
   await env.applySyncer('acme', { corpSecretRef: { name: 'wrong' } });
   const stalled = await env.waitReady('acme', 'False');
   assert.is(stalled.status?.conditions?.find((c) => c.type === 'Stalled')?.reason, 'InvalidSecret');
-  assert.match(stalled.status?.failedInputsDigest ?? '', /^[0-9a-f]{32}\.[0-9a-f]{64}$/);
+  assert.match(stalled.status?.failedInputsDigest ?? '', /^scrypt\.[0-9a-f]{32}\.[0-9a-f]{64}$/);
   const calls = env.sim.counters.calls['gettoken'];
   await env.operator.kill();
   env.operator = startOperator(env.cluster.kubeconfig, env.ns);

@@ -60,6 +60,8 @@ test('with the contacts secret restricted as on every new deployment (48009 on d
   const hidden = env.operator.log().split('\n').find((line) => line.includes('cannot see'));
   assert.ok(hidden, 'the log names the hidden members');
   assert.match(hidden!, /"count":\s*7/);
+  const sample = (JSON.parse(hidden!) as { sample: string[] }).sample;
+  assert.equal([...sample].sort(), ['chen12', 'lisi', 'sunqi', 'wangwu', 'wujiu', 'zhengshi', 'zhou.ba'], 'the log names who is hidden');
 });
 
 test('a resync with no change in WeCom writes nothing', async ({ env }) => {

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import type { WeComSyncer, WeComSyncerStatus } from '../api/wecom-syncer.ts';
+
+/** The most stored statuses remembered as older than a write, per syncer. */
+const MAX_OLDER = 16;
+
+interface Entry {
+  uid: string | undefined;
+  /** The last final status this process wrote. */
+  final: WeComSyncerStatus;
+  /** Digests of statuses stored before it: what a lagging cache may still hold. */
+  older: Set<string>;
+}
+
+/**
+ * What this process last wrote to each syncer's status, for the moment before
+ * the informer delivers it. A status write reaches the cache a little after
+ * it returns, so a retry (or a key queued again) may read the cache before or
+ * after its own write; {@link effective} makes every decision read the same
+ * status either way. The cache wins as soon as it holds anything but a status
+ * known to predate the write: the write itself, or a change by anyone else
+ * (a status edited by hand, another process's sync).
+ */
+export class OwnStatuses {
+  readonly #entries = new Map<string, Entry>();
+  /** Per syncer: statuses a running reconcile started from or wrote as progress. */
+  readonly #pending = new Map<string, Set<string>>();
+
+  /** The syncer as decisions should see it: with this process's last final status while the cache lags behind it. */
+  effective(key: string, cached: WeComSyncer): WeComSyncer {
+    const entry = this.#entries.get(key);
+    if (!entry) return cached;
+    if (entry.uid !== cached.metadata.uid || !entry.older.has(digest(cached.status))) {
+      this.#entries.delete(key);
+      return cached;
+    }
+    return { ...cached, status: entry.final };
+  }
+
+  /** A reconcile is about to write status: what the cache and the decision held count as older. */
+  begin(key: string, cached: WeComSyncer, effective: WeComSyncer): void {
+    const older = new Set(this.#entries.get(key)?.older);
+    older.add(digest(cached.status));
+    older.add(digest(effective.status));
+    this.#pending.set(key, older);
+  }
+
+  /** A progress write is about to go: it predates the final one. */
+  progress(key: string, status: WeComSyncerStatus): void {
+    this.#pending.get(key)?.add(digest(status));
+  }
+
+  /** The final status was written. */
+  written(key: string, uid: string | undefined, final: WeComSyncerStatus): void {
+    const older = this.#pending.get(key) ?? new Set<string>();
+    this.#pending.delete(key);
+    // The final status itself is no older status, even when a previous one read the same.
+    older.delete(digest(final));
+    this.#entries.set(key, { uid, final, older: new Set([...older].slice(-MAX_OLDER)) });
+  }
+
+  /** The final write failed, or the syncer is gone: what is stored is unknown, so the cache decides. */
+  forget(key: string): void {
+    this.#entries.delete(key);
+    this.#pending.delete(key);
+  }
+}
+
+/** A digest of a status by content, independent of key order and of null (removed) fields. */
+function digest(status: WeComSyncerStatus | undefined): string {
+  return createHash('sha256').update(canonical(status ?? {})).digest('hex').slice(0, 32);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== null && v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
