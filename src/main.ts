@@ -6,7 +6,7 @@ import { collectDefaultMetrics } from 'prom-client';
 import { buildOperator } from './operator.ts';
 import { defaultIdentity, kubeLeaseStore, LeaderElector, leaseNamespace } from './runtime/index.ts';
 import { SharedConnectionsKubeConfig } from './runtime/kube-config.ts';
-import { parseGoDuration } from './syncer/duration.ts';
+import { parseGoDuration } from './shared/duration.ts';
 
 /** The Lease that replicas elect their leader on, in --leader-election-namespace. */
 const LEASE_NAME = 'wecom-syncer-leader';

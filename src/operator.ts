@@ -4,12 +4,13 @@ import { Registry } from 'prom-client';
 import { CASDOOR_GROUP_PLURAL } from './api/casdoor-group.ts';
 import { CASDOOR_USER_PLURAL } from './api/casdoor-user.ts';
 import { GROUP, LABEL_SYNCER, VERSION } from './api/group.ts';
-import { WECOM_SYNCER_PLURAL, type WeComSyncer } from './api/wecom-syncer.ts';
-import { Controller, Informer, kubeListWatch, Manager, objectKey, WorkQueue } from './runtime/index.ts';
+import { WECOM_SYNCER_PLURAL, type WeComSyncer, type WeComSyncerStatus } from './api/wecom-syncer.ts';
+import { casdoorServerController } from './casdoorserver/wiring.ts';
+import { Controller, enqueueForReconcile, Informer, kubeListWatch, Manager, WorkQueue } from './runtime/index.ts';
+import { KubeEventRecorder } from './runtime/events.ts';
 import { RuntimeMetrics } from './runtime/metrics.ts';
-import { KubeEventRecorder } from './syncer/events.ts';
 import { kubeSecretReader } from './secrets/reader.ts';
-import { kubeStatusWriter } from './syncer/kube-status.ts';
+import { kubeStatusWriter } from './shared/kube-status.ts';
 import { SyncerMetrics } from './syncer/metrics.ts';
 import { KubeObjectWriter } from './syncer/object-writer.ts';
 import { OwnedIndex } from './syncer/owned-index.ts';
@@ -73,6 +74,7 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
   const users = new OwnedIndex();
   const groups = new OwnedIndex();
   const tokens = new TokenCache();
+  const events = new KubeEventRecorder(kc, logger, 'wecom-syncer');
   const reconciler = new WeComSyncerReconciler({
     getSyncer: (key) => {
       for (const informer of syncerInformers) {
@@ -86,8 +88,8 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
     groups,
     readSecret: kubeSecretReader(kc),
     writer: new KubeObjectWriter(kc),
-    writeStatus: kubeStatusWriter(kc),
-    events: new KubeEventRecorder(kc, logger),
+    writeStatus: kubeStatusWriter<WeComSyncerStatus>(kc, WECOM_SYNCER_PLURAL),
+    events,
     wecomClient: (apiURL, corpId, secret) => new WeComClient({ apiURL, corpId, secret, tokenCache: tokens, logger, onRequest: syncerMetrics.wecomRequest }),
     logger,
     onSyncFinished: syncerMetrics.syncFinished,
@@ -100,24 +102,8 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
 
   for (const informer of syncerInformers) {
     informer.addHandlers(syncerMetrics.syncerHandlers);
-    const enqueue = (syncer: KubernetesObject): void => {
-      const key = objectKey(syncer);
-      if (key) queue.add(key);
-    };
-    informer.addHandlers({
-      add: enqueue,
-      delete: enqueue,
-      // Our own status writes change neither generation nor annotations: they must not queue a sync again.
-      update: (before, after) => {
-        if (
-          before.metadata?.generation !== after.metadata?.generation ||
-          JSON.stringify(before.metadata?.annotations ?? {}) !== JSON.stringify(after.metadata?.annotations ?? {}) ||
-          before.metadata?.deletionTimestamp !== after.metadata?.deletionTimestamp
-        ) {
-          enqueue(after);
-        }
-      },
-    });
+    // Our own status writes change neither generation nor annotations: they must not queue a sync again.
+    informer.addHandlers(enqueueForReconcile(queue));
   }
   // Owned objects: keep the index, and queue the owner when an object no
   // longer matches what its last sync wrote (edited or deleted by hand).
@@ -161,10 +147,13 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
   for (const informer of userInformers) watchOwned(informer, users, 'users');
   for (const informer of groupInformers) watchOwned(informer, groups, 'groups');
 
+  // The CasdoorServer controller: a second controller on the same runtime, with informers of its own.
+  const servers = casdoorServerController({ kc, logger, registry, runtimeMetrics, scopes, events, concurrency: options.concurrency });
+
   const manager = new Manager({
     logger,
-    informers: [...syncerInformers, ...userInformers, ...groupInformers],
-    controllers: [controller],
+    informers: [...syncerInformers, ...userInformers, ...groupInformers, ...servers.informers],
+    controllers: [controller, servers.controller],
     ...(options.elected && { elected: options.elected }),
   });
   return { manager, reconciler, registry };

@@ -31,6 +31,7 @@ test('installs with both client-side and server-side apply', async ({ cluster })
   assert.match(out, /wecomsyncers\.casdoor\.org/);
   assert.match(out, /casdoorusers\.casdoor\.org/);
   assert.match(out, /casdoorgroups\.casdoor\.org/);
+  assert.match(out, /casdoorservers\.casdoor\.org/);
 });
 
 test('accepts every sample', async ({ cluster, ns }) => {
@@ -43,6 +44,7 @@ test('accepts every sample', async ({ cluster, ns }) => {
   assert.match(names, /wecomsyncer\.casdoor\.org\/acme\n/);
   assert.match(names, /casdooruser\.casdoor\.org\/acme\.zhangsan/);
   assert.match(names, /casdoorgroup\.casdoor\.org\/acme\.dept-2/);
+  assert.match(names, /casdoorserver\.casdoor\.org\/main/);
 });
 
 test('fills in the defaults', async ({ cluster, ns }) => {

@@ -1,6 +1,6 @@
 import type { Condition } from './wecom-syncer.ts';
 
-/** Condition types of a WeComSyncer. */
+/** Condition types of a WeComSyncer and a CasdoorServer. */
 export const ConditionType = {
   Ready: 'Ready',
   Connected: 'Connected',
@@ -23,6 +23,7 @@ export const Reason = {
   RemovalsBlocked: 'RemovalsBlocked',
   WriteFailed: 'WriteFailed',
   SyncFailed: 'SyncFailed',
+  DeletionsBlocked: 'DeletionsBlocked',
 } as const;
 
 /** The condition of `type` in `conditions`, if present. */

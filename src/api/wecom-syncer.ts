@@ -53,21 +53,22 @@ export interface SyncCounts {
   groupsFailed?: number;
 }
 
-export interface WeComSyncerStatus {
+/** What the status of a WeComSyncer and of a CasdoorServer both hold. */
+export interface ReconciledStatus {
   observedGeneration?: number;
   conditions?: Condition[];
   lastSyncTime?: string;
   lastSuccessfulSyncTime?: string;
   nextSyncTime?: string;
   lastHandledSyncRequest?: string;
+  /** While stalled on credentials: a salted digest of the inputs that failed, never a value. Null removes it. */
+  failedInputsDigest?: string | null;
+}
+
+export interface WeComSyncerStatus extends ReconciledStatus {
   departments?: number;
   users?: { total: number; active: number; forbidden: number };
   lastSync?: SyncCounts;
-  /**
-   * While stalled on credentials: a salted digest of the inputs that failed (Secret values,
-   * their allowed-urls, generation, sync request), never the values. Null removes it.
-   */
-  failedInputsDigest?: string | null;
 }
 
 export interface WeComSyncer {

@@ -1,7 +1,7 @@
 // The command line of `wecom-syncer sync`, parsed without touching the
 // cluster, so every flag combination can be tested as a pure function.
 import { parseArgs } from 'node:util';
-import { parseGoDuration } from '../syncer/duration.ts';
+import { parseGoDuration } from '../shared/duration.ts';
 
 /** How long `sync` waits by default, as `flux reconcile` does. */
 export const DEFAULT_TIMEOUT = '5m';

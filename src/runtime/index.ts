@@ -1,7 +1,8 @@
 // The runtime's public API, for main.ts and the syncer; the modules behind it know nothing of WeCom.
 export { type CancelTimer, type Clock, systemClock } from './clock.ts';
 export { Controller, type ControllerListener, type ControllerOptions, DEFAULT_STOP_GRACE_MS, ReconcileOutcome } from './controller.ts';
-export { enqueueMapped, enqueueObject } from './enqueue.ts';
+export { changedForReconcile, enqueueForReconcile, enqueueMapped, enqueueObject } from './enqueue.ts';
+export { type EventRecorder, type EventSubject, KubeEventRecorder } from './events.ts';
 export { type EventHandlers, Informer, type InformerOptions, InformerState, type InformerStatus } from './informer.ts';
 export { keyOf, type Named, objectKey, parseKey } from './key.ts';
 export { type CustomResource, type KubeListWatchOptions, kubeListWatch, resourcePath } from './kube-listwatch.ts';

@@ -1,5 +1,6 @@
 import type { RemovedUsersPolicy } from '../api/wecom-syncer.ts';
 import type { DesiredObject } from './desired.ts';
+import { removalLimit } from '../shared/limit.ts';
 import type { StoredObject } from './stored.ts';
 
 /** What one sync must write for one kind. */
@@ -25,19 +26,6 @@ export interface PlanInput {
   policy: RemovedUsersPolicy;
   /** The spec's maxRemovals: a count or a percentage of the stored objects. */
   maxRemovals: number | string;
-}
-
-/**
- * The guard's limit for `storedCount` objects: a count as is, a percentage of
- * the stored objects rounded up (like maxSurge), so at least 1 when any exist.
- */
-export function removalLimit(maxRemovals: number | string, storedCount: number): number {
-  if (typeof maxRemovals === 'number') return maxRemovals;
-  const percent = /^(\d+)%$/.exec(maxRemovals);
-  if (percent) return Math.ceil((Number(percent[1]) * storedCount) / 100);
-  const count = Number(maxRemovals);
-  if (Number.isInteger(count) && count >= 0) return count;
-  throw new Error(`maxRemovals "${maxRemovals}" is neither a count nor a percentage`);
 }
 
 /**

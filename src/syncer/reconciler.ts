@@ -12,13 +12,13 @@ import { isWeComError, type WeComError, WeComErrorReason } from '../wecom/errors
 import { fetchOrganization, type Organization } from '../wecom/fetch.ts';
 import { applyPlan, type ApplyCounts, DEFAULT_WRITE_CONCURRENCY } from './apply.ts';
 import { type DesiredState, desiredGroups, desiredUsers, type ManagedKind } from './desired.ts';
-import type { EventRecorder } from './events.ts';
+import type { EventRecorder } from '../runtime/events.ts';
 import { assertCredentialsMayGo, type Credentials, readCredentials, stallInputs } from './credentials.ts';
 import { type ObjectWriter, statusOf } from './object-writer.ts';
-import { OwnStatuses } from './own-status.ts';
+import { OwnStatuses } from '../shared/own-status.ts';
 import type { OwnedIndex } from './owned-index.ts';
 import { type Plan, planSync } from './plan.ts';
-import { decideSync, intervalMs, stalledRecheckMs, SyncTrigger } from './schedule.ts';
+import { decideSync, intervalMs, stalledRecheckMs, SyncTrigger } from '../shared/schedule.ts';
 import { finalStatus, progressStatus, type SyncOutcome } from './status.ts';
 
 /** What the reconciler needs from the outside world; all of it injected. */
@@ -87,7 +87,7 @@ export class WeComSyncerReconciler implements Reconciler {
   /** When a sync for hand edits last ran, per syncer: such syncs are rate-limited. */
   readonly #handSyncAt = new Map<string, number>();
   /** What this process last wrote to each syncer's status, while the informer has not delivered it. */
-  readonly #ownStatuses = new OwnStatuses();
+  readonly #ownStatuses = new OwnStatuses<WeComSyncerStatus>();
 
   constructor(deps: SyncerDeps) {
     this.#deps = deps;

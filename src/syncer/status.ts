@@ -1,5 +1,6 @@
 import { ConditionType, Reason, removeCondition, setCondition } from '../api/conditions.ts';
 import type { Condition, SyncCounts, WeComSyncer, WeComSyncerStatus } from '../api/wecom-syncer.ts';
+import type { FailedOutcome } from '../shared/outcome.ts';
 
 /** How a reconcile that ran ended: the one input from which the final status is computed. */
 export type SyncOutcome =
@@ -14,17 +15,7 @@ export type SyncOutcome =
       rejected?: { count: number; examples: string[] };
     }
   | { kind: 'suspended'; departments: number }
-  | {
-      kind: 'failed';
-      reason: string;
-      message: string;
-      /** Nothing improves until a human acts. */
-      stalled: boolean;
-      /** How the failure bears on the Connected condition: false = the credentials test failed. */
-      connected: boolean | 'unknown' | 'unchanged';
-      /** Stalled on credentials: the salted digest of the inputs that failed. */
-      failedInputsDigest?: string;
-    };
+  | FailedOutcome;
 
 function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;

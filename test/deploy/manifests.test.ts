@@ -97,13 +97,15 @@ test('the ClusterRole grants exactly what the operator does, with no wildcard', 
   assert.equal(verbs(rules, 'casdoor.org', 'wecomsyncers'), ['get', 'list', 'watch']);
   assert.equal(verbs(rules, 'casdoor.org', 'wecomsyncers/status'), ['patch']);
   assert.equal(verbs(rules, 'casdoor.org', 'wecomsyncers/finalizers'), ['update']);
+  assert.equal(verbs(rules, 'casdoor.org', 'casdoorservers'), ['get', 'list', 'watch']);
+  assert.equal(verbs(rules, 'casdoor.org', 'casdoorservers/status'), ['patch']);
   assert.equal(verbs(rules, 'casdoor.org', 'casdoorusers'), ['create', 'delete', 'get', 'list', 'patch', 'watch']);
   assert.equal(verbs(rules, 'casdoor.org', 'casdoorgroups'), ['create', 'delete', 'get', 'list', 'patch', 'watch']);
   assert.equal(verbs(rules, '', 'secrets'), ['get'], 'Secrets: get only');
   assert.equal(verbs(rules, '', 'events'), ['create', 'patch']);
   const covered = new Set(rules.flatMap((rule) => rule.resources.map((resource) => `${rule.apiGroups.join()}/${resource}`)));
   assert.equal([...covered].sort(), [
-    '/events', '/secrets', 'casdoor.org/casdoorgroups', 'casdoor.org/casdoorusers',
+    '/events', '/secrets', 'casdoor.org/casdoorgroups', 'casdoor.org/casdoorservers', 'casdoor.org/casdoorservers/status', 'casdoor.org/casdoorusers',
     'casdoor.org/wecomsyncers', 'casdoor.org/wecomsyncers/finalizers', 'casdoor.org/wecomsyncers/status',
   ]);
 });

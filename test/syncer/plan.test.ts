@@ -2,7 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RemovedUsersPolicy } from '../../src/api/wecom-syncer.ts';
 import type { DesiredObject } from '../../src/syncer/desired.ts';
-import { planSync, removalLimit, type PlanInput } from '../../src/syncer/plan.ts';
+import { removalLimit } from '../../src/shared/limit.ts';
+import { planSync, type PlanInput } from '../../src/syncer/plan.ts';
 import type { StoredObject } from '../../src/syncer/stored.ts';
 import { byName, desiredUser, storedUser } from '../support/syncer-fixtures.ts';
 

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseGoDuration } from '../../src/syncer/duration.ts';
+import { parseGoDuration } from '../../src/shared/duration.ts';
 
 const test = suite('duration');
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/group.ts';
 import { ConditionType, findCondition, isTrue, Reason } from '../api/conditions.ts';
-import type { WeComSyncer } from '../api/wecom-syncer.ts';
+import type { Condition } from '../api/wecom-syncer.ts';
 import { parseGoDuration } from './duration.ts';
 
 /** Why a sync runs now. */
@@ -16,6 +16,16 @@ export const SyncTrigger = {
   EditedByHand: 'objects were changed by hand',
 } as const;
 export type SyncTrigger = (typeof SyncTrigger)[keyof typeof SyncTrigger];
+
+/**
+ * What scheduling reads of an object: a WeComSyncer, or a CasdoorServer (whose full
+ * comparisons follow the same rules).
+ */
+export interface Scheduled {
+  metadata: { name: string; uid?: string; generation?: number; annotations?: Record<string, string> };
+  spec: { interval: string };
+  status?: { lastSyncTime?: string; observedGeneration?: number; lastHandledSyncRequest?: string; conditions?: Condition[] };
+}
 
 /** Whether a sync is due, and when the next scheduled one is. */
 export interface SyncDecision {
@@ -38,7 +48,7 @@ export function jitterFraction(uid: string): number {
 }
 
 /** The interval of a syncer with its jitter, in ms. */
-export function intervalMs(syncer: WeComSyncer): number {
+export function intervalMs(syncer: Scheduled): number {
   return parseGoDuration(syncer.spec.interval) * (1 + jitterFraction(syncer.metadata.uid ?? syncer.metadata.name));
 }
 
@@ -47,7 +57,7 @@ export function intervalMs(syncer: WeComSyncer): number {
  * due. Pure: everything it needs is in the stored object, so a restarted
  * operator decides exactly as the one before it.
  */
-export function decideSync(syncer: WeComSyncer, now: Date): SyncDecision {
+export function decideSync(syncer: Scheduled, now: Date): SyncDecision {
   const status = syncer.status ?? {};
   const interval = intervalMs(syncer);
   const request = syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT];

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ANNOTATION_SYNC_REQUESTED_AT } from '../../src/api/group.ts';
 import type { Condition, WeComSyncerSpec, WeComSyncerStatus } from '../../src/api/wecom-syncer.ts';
-import { decideSync, intervalMs, jitterFraction, stalledRecheckMs, SyncTrigger } from '../../src/syncer/schedule.ts';
+import { decideSync, intervalMs, jitterFraction, stalledRecheckMs, SyncTrigger } from '../../src/shared/schedule.ts';
 import { makeSyncer } from '../support/syncer-fixtures.ts';
 
 const test = suite('schedule');

@@ -1,11 +1,16 @@
 import { ApiException, CoreV1Api, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { WeComSyncer } from '../api/wecom-syncer.ts';
-import { API_VERSION } from '../api/group.ts';
 
-/** Records Events on a WeComSyncer for `kubectl describe wcs`. */
+/** The object an Event is about: any namespaced object with its apiVersion and kind. */
+export interface EventSubject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string };
+}
+
+/** Records Events on objects, for `kubectl describe`. */
 export interface EventRecorder {
-  record(syncer: WeComSyncer, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+  record(object: EventSubject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
 }
 
 interface Recorded {
@@ -29,16 +34,19 @@ const MAX_REMEMBERED = 1000;
 export class KubeEventRecorder implements EventRecorder {
   readonly #api: CoreV1Api;
   readonly #logger: Logger;
+  readonly #component: string;
   readonly #seen = new Map<string, Recorded>();
 
-  constructor(kc: KubeConfig, logger: Logger) {
+  /** `component` names the reporter in each Event's source. */
+  constructor(kc: KubeConfig, logger: Logger, component: string) {
     this.#api = kc.makeApiClient(CoreV1Api);
     this.#logger = logger;
+    this.#component = component;
   }
 
-  async record(syncer: WeComSyncer, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    const namespace = syncer.metadata.namespace ?? 'default';
-    const key = `${syncer.metadata.uid}\n${type}\n${reason}\n${message}`;
+  async record(object: EventSubject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    const namespace = object.metadata.namespace ?? 'default';
+    const key = `${object.metadata.uid}\n${type}\n${reason}\n${message}`;
     const now = new Date();
     try {
       const seen = this.#seen.get(key);
@@ -55,18 +63,18 @@ export class KubeEventRecorder implements EventRecorder {
           if (!(error instanceof ApiException && error.code === 404)) throw error;
         }
       }
-      const name = `${syncer.metadata.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
+      const name = `${object.metadata.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
       await this.#api.createNamespacedEvent({
         namespace,
         body: {
           metadata: { name, namespace },
           involvedObject: {
-            apiVersion: API_VERSION,
-            kind: 'WeComSyncer',
-            name: syncer.metadata.name,
+            apiVersion: object.apiVersion,
+            kind: object.kind,
+            name: object.metadata.name,
             namespace,
-            uid: syncer.metadata.uid,
-            resourceVersion: syncer.metadata.resourceVersion,
+            uid: object.metadata.uid,
+            resourceVersion: object.metadata.resourceVersion,
           },
           type,
           reason,
@@ -74,8 +82,8 @@ export class KubeEventRecorder implements EventRecorder {
           count: 1,
           firstTimestamp: now,
           lastTimestamp: now,
-          source: { component: 'wecom-syncer' },
-          reportingComponent: 'wecom-syncer',
+          source: { component: this.#component },
+          reportingComponent: this.#component,
         },
       });
       if (this.#seen.size >= MAX_REMEMBERED) this.#seen.delete(this.#seen.keys().next().value!);

@@ -1,19 +1,24 @@
 import { createHash } from 'node:crypto';
-import type { WeComSyncer, WeComSyncerStatus } from '../api/wecom-syncer.ts';
 
 /** The most stored statuses remembered as older than a write, per syncer. */
 const MAX_OLDER = 16;
 
-interface Entry {
+/** An object with a status: a WeComSyncer or a CasdoorServer. */
+interface WithStatus<S> {
+  metadata: { uid?: string };
+  status?: S;
+}
+
+interface Entry<S> {
   uid: string | undefined;
   /** The last final status this process wrote. */
-  final: WeComSyncerStatus;
+  final: S;
   /** Digests of statuses stored before it: what a lagging cache may still hold. */
   older: Set<string>;
 }
 
 /**
- * What this process last wrote to each syncer's status, for the moment before
+ * What this process last wrote to each object's status (a WeComSyncer's, a CasdoorServer's), for the moment before
  * the informer delivers it. A status write reaches the cache a little after
  * it returns, so a retry (or a key queued again) may read the cache before or
  * after its own write; {@link effective} makes every decision read the same
@@ -21,13 +26,13 @@ interface Entry {
  * known to predate the write: the write itself, or a change by anyone else
  * (a status edited by hand, another process's sync).
  */
-export class OwnStatuses {
-  readonly #entries = new Map<string, Entry>();
+export class OwnStatuses<S extends object> {
+  readonly #entries = new Map<string, Entry<S>>();
   /** Per syncer: statuses a running reconcile started from or wrote as progress. */
   readonly #pending = new Map<string, Set<string>>();
 
   /** The syncer as decisions should see it: with this process's last final status while the cache lags behind it. */
-  effective(key: string, cached: WeComSyncer): WeComSyncer {
+  effective<T extends WithStatus<S>>(key: string, cached: T): T {
     const entry = this.#entries.get(key);
     if (!entry) return cached;
     if (entry.uid !== cached.metadata.uid || !entry.older.has(digest(cached.status))) {
@@ -38,7 +43,7 @@ export class OwnStatuses {
   }
 
   /** A reconcile is about to write status: what the cache and the decision held count as older. */
-  begin(key: string, cached: WeComSyncer, effective: WeComSyncer): void {
+  begin(key: string, cached: WithStatus<S>, effective: WithStatus<S>): void {
     const older = new Set(this.#entries.get(key)?.older);
     older.add(digest(cached.status));
     older.add(digest(effective.status));
@@ -46,12 +51,12 @@ export class OwnStatuses {
   }
 
   /** A progress write is about to go: it predates the final one. */
-  progress(key: string, status: WeComSyncerStatus): void {
+  progress(key: string, status: S): void {
     this.#pending.get(key)?.add(digest(status));
   }
 
   /** The final status was written. */
-  written(key: string, uid: string | undefined, final: WeComSyncerStatus): void {
+  written(key: string, uid: string | undefined, final: S): void {
     const older = this.#pending.get(key) ?? new Set<string>();
     this.#pending.delete(key);
     // The final status itself is no older status, even when a previous one read the same.
@@ -67,7 +72,7 @@ export class OwnStatuses {
 }
 
 /** A digest of a status by content, independent of key order and of null (removed) fields. */
-function digest(status: WeComSyncerStatus | undefined): string {
+function digest(status: object | undefined): string {
   return createHash('sha256').update(canonical(status ?? {})).digest('hex').slice(0, 32);
 }
 

@@ -1,12 +1,12 @@
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../api/group.ts';
-import { WECOM_SYNCER_PLURAL, type WeComSyncer, type WeComSyncerStatus } from '../api/wecom-syncer.ts';
 
 /**
- * Writes a WeComSyncer's status with a merge patch of the status subresource.
- * The whole status is sent, computed in one place, so no read is needed first.
+ * Writes the status of a casdoor.org object (a WeComSyncer, a CasdoorServer) of
+ * `plural` with a merge patch of the status subresource. The whole status is
+ * sent, computed in one place, so no read is needed first; null removes a field.
  */
-export function kubeStatusWriter(kc: KubeConfig): (syncer: WeComSyncer, status: WeComSyncerStatus) => Promise<void> {
+export function kubeStatusWriter<S extends object>(kc: KubeConfig, plural: string): (object: { metadata: { name: string; namespace?: string } }, status: S) => Promise<void> {
   const api = kc.makeApiClient(CustomObjectsApi);
   return async (syncer, status) => {
     await api.patchNamespacedCustomObjectStatus(
@@ -14,7 +14,7 @@ export function kubeStatusWriter(kc: KubeConfig): (syncer: WeComSyncer, status: 
         group: GROUP,
         version: VERSION,
         namespace: syncer.metadata.namespace ?? 'default',
-        plural: WECOM_SYNCER_PLURAL,
+        plural,
         name: syncer.metadata.name,
         body: { status },
       },

@@ -1,0 +1,140 @@
+import type { CasdoorServer, PushCounts, PushFailure } from '../api/casdoor-server.ts';
+import type { CasdoorClient, RemoteGroup, RemoteUser } from '../casdoor/client.ts';
+import { CasdoorError, CasdoorErrorReason } from '../casdoor/errors.ts';
+import { removalLimit } from '../shared/limit.ts';
+import { applyDeletions, applyWrites, noResults } from './apply.ts';
+import { managerOf, markOf, remoteKey, type SelectedObject } from './objects.ts';
+import { planComparison } from './plan.ts';
+import { objectRef, remoteRef, type ServerState } from './state.ts';
+import type { BlockedDeletions } from './status.ts';
+
+/** Options of one full comparison. */
+export interface CompareOptions {
+  client: CasdoorClient;
+  server: CasdoorServer;
+  users: readonly SelectedObject[];
+  groups: readonly SelectedObject[];
+  state: ServerState;
+  concurrency?: number;
+  signal?: AbortSignal;
+  onRefused?: (failure: PushFailure) => void;
+}
+
+/** What a full comparison did. */
+export interface Comparison {
+  counts: PushCounts;
+  blocked?: BlockedDeletions;
+}
+
+/**
+ * The connection test: the credentials work (a read anonymous callers are
+ * refused) and every listed organization exists.
+ */
+export async function testConnection(client: CasdoorClient, organizations: readonly string[], signal?: AbortSignal): Promise<void> {
+  await client.checkAccess(organizations[0]!, signal);
+  for (const organization of organizations) {
+    if (!(await client.organizationExists(organization, signal))) {
+      throw new CasdoorError(CasdoorErrorReason.OrganizationNotFound, 'get-organization',
+        `organization ${organization} of spec.organizations does not exist in Casdoor: create it there, or remove it from the list`);
+    }
+  }
+}
+
+/**
+ * Lists every user and group of the listed organizations, compares them with
+ * the selected objects and writes what differs: groups (parents first), users,
+ * then deletions (users, then groups children first) unless more users would
+ * go than maxDeletions allows. Fills the server's state with what Casdoor now holds.
+ */
+export async function compareAll(options: CompareOptions): Promise<Comparison> {
+  const { client, server, state, signal } = options;
+  const namespace = server.metadata.namespace ?? 'default';
+  const mark = markOf(namespace, server.metadata.name);
+  const remoteUsers: RemoteUser[] = [];
+  const remoteGroups: RemoteGroup[] = [];
+  for (const organization of server.spec.organizations) {
+    remoteUsers.push(...(await client.listUsers(organization, signal)));
+    remoteGroups.push(...(await client.listGroups(organization, signal)));
+  }
+  const plan = planComparison({
+    server: `${namespace}/${server.metadata.name}`,
+    users: options.users,
+    groups: options.groups,
+    remoteUsers,
+    remoteGroups,
+    organizations: new Set(server.spec.organizations),
+    mark,
+    existing: server.spec.existingUsers,
+    prune: server.spec.prune,
+  });
+
+  // What Casdoor holds, before the writes.
+  state.managed.clear();
+  state.unmanaged.clear();
+  for (const [kind, objects] of [['CasdoorUser', remoteUsers], ['CasdoorGroup', remoteGroups]] as const) {
+    for (const remote of objects) {
+      const ref = remoteRef(kind, remoteKey(remote));
+      if (managerOf(remote) === mark) state.managed.set(ref, kind === 'CasdoorGroup' ? { parent: `${remote.owner}/${String(remote['parentId'])}` } : {});
+      else state.unmanaged.add(ref);
+    }
+  }
+  state.writtenTo.clear();
+  state.inSync.clear();
+  state.failures.clear();
+  state.skipped.clear();
+  for (const object of [...options.users, ...options.groups]) state.writtenTo.set(objectRef(object.kind, object.name), remoteKey(object.spec));
+  for (const [ref, fingerprint] of plan.inSync) state.inSync.set(ref, fingerprint);
+  for (const failure of plan.failures) state.failures.set(objectRef(failure.kind as SelectedObject['kind'], failure.name), failure);
+  for (const skipped of plan.skipped) state.skipped.set(objectRef(skipped.kind as SelectedObject['kind'], skipped.name), skipped);
+
+  const apply = { client, mark, ...(options.concurrency !== undefined && { concurrency: options.concurrency }), ...(signal && { signal }), ...(options.onRefused && { onRefused: options.onRefused }) };
+  const groupResults = noResults();
+  for (const level of plan.groupWrites) await applyWrites(level, apply, groupResults);
+  const userResults = await applyWrites(plan.userWrites, apply);
+  for (const results of [groupResults, userResults]) {
+    for (const [ref, fingerprint] of results.written) state.inSync.set(ref, fingerprint);
+    for (const failure of results.failures) state.failures.set(objectRef(failure.kind as SelectedObject['kind'], failure.name), failure);
+  }
+  for (const write of [...plan.groupWrites.flat(), ...plan.userWrites]) {
+    const ref = objectRef(write.object.kind, write.object.name);
+    if (!state.inSync.has(ref)) continue;
+    const key = remoteRef(write.object.kind, remoteKey(write.object.spec));
+    state.unmanaged.delete(key);
+    state.managed.set(key, write.object.kind === 'CasdoorGroup' ? { parent: `${String(write.object.spec['owner'])}/${String(write.object.spec['parentId'])}` } : {});
+  }
+
+  // Deletions, judged together: none when more users would go than the guard allows.
+  const limit = removalLimit(server.spec.maxDeletions, plan.managedUsers);
+  let blocked: BlockedDeletions | undefined;
+  const deletions = noResults();
+  if (plan.userDeletions.length > limit) {
+    blocked = { wanted: plan.userDeletions.length, limit };
+  } else {
+    await applyDeletions([...plan.userDeletions, ...plan.groupDeletions], apply, deletions);
+    for (const deletion of [...plan.userDeletions, ...plan.groupDeletions]) {
+      const failed = deletions.failures.some((f) => f.name === `${deletion.owner}/${deletion.name}`);
+      if (!failed) state.managed.delete(remoteRef(deletion.kind, `${deletion.owner}/${deletion.name}`));
+    }
+  }
+  state.blocked = blocked;
+  state.deletions.clear();
+  state.compared = true;
+
+  const groupDeletions = plan.groupDeletions.length - deletions.failures.filter((f) => f.kind === 'CasdoorGroup').length;
+  return {
+    counts: {
+      created: userResults.created,
+      updated: userResults.updated,
+      unchanged: [...plan.inSync.keys()].filter((ref) => ref.startsWith('CasdoorUser/')).length,
+      deleted: blocked ? 0 : plan.userDeletions.length - deletions.failures.filter((f) => f.kind === 'CasdoorUser').length,
+      adopted: userResults.adopted,
+      skipped: plan.skipped.filter((s) => s.kind === 'CasdoorUser').length,
+      failed: userResults.failures.length + plan.failures.filter((f) => f.kind === 'CasdoorUser').length,
+      groupsCreated: groupResults.created,
+      groupsUpdated: groupResults.updated + groupResults.adopted,
+      groupsDeleted: blocked ? 0 : groupDeletions,
+      groupsFailed: groupResults.failures.length + plan.failures.filter((f) => f.kind === 'CasdoorGroup').length,
+    },
+    ...(blocked && { blocked }),
+  };
+}

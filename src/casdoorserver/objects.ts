@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import type { RemoteGroup, RemoteUser } from '../casdoor/client.ts';
+
+/** The property that marks what a CasdoorServer manages in Casdoor: its value names the namespace and server. */
+export const MANAGED_BY_PROPERTY = 'casdoor.org/managed-by';
+
+/** Which kind of Casdoor object. */
+export type PushKind = 'CasdoorUser' | 'CasdoorGroup';
+
+/** A selected CasdoorUser or CasdoorGroup, as the push needs it. */
+export interface SelectedObject {
+  kind: PushKind;
+  /** The object's name in Kubernetes. */
+  name: string;
+  uid?: string;
+  resourceVersion?: string;
+  /** Casdoor's field names; `owner` and `name` identify the object in Casdoor. */
+  spec: Record<string, unknown>;
+}
+
+/** The mark of the server `namespace/name`. */
+export function markOf(namespace: string, server: string): string {
+  return `${namespace}/${server}`;
+}
+
+/** `owner/name`: how Casdoor identifies a user or group. */
+export function remoteKey(spec: { owner?: unknown; name?: unknown }): string {
+  return `${String(spec.owner)}/${String(spec.name)}`;
+}
+
+/** Who manages a Casdoor object: this server, another one (its mark), or nobody. */
+export function managerOf(remote: RemoteUser | RemoteGroup): string | undefined {
+  const value = remote.properties?.[MANAGED_BY_PROPERTY];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** The columns an update of a user writes: every field of the spec but its identity. */
+export function userColumns(spec: Record<string, unknown>): string[] {
+  return Object.keys(spec).filter((field) => field !== 'owner' && field !== 'name');
+}
+
+/** A new user: the spec's fields, and the mark. */
+export function newUser(spec: Record<string, unknown>, mark: string): RemoteUser {
+  return { ...spec, owner: String(spec['owner']), name: String(spec['name']), properties: { [MANAGED_BY_PROPERTY]: mark } };
+}
+
+/**
+ * A group as update-group must receive it, whole (it overwrites every column):
+ * what Casdoor holds, the spec's fields over it, and the mark among its properties.
+ */
+export function groupToWrite(spec: Record<string, unknown>, mark: string, remote?: RemoteGroup): RemoteGroup {
+  return { ...remote, ...spec, owner: String(spec['owner']), name: String(spec['name']), properties: { ...remote?.properties, [MANAGED_BY_PROPERTY]: mark } };
+}
+
+/**
+ * Whether Casdoor holds every field the spec holds, as the spec holds it.
+ * Fields absent from the spec are not compared: they are Casdoor's (a
+ * password, MFA, roles) or stripped by WeCom's privacy rules, never blanked.
+ */
+export function fieldsInSync(spec: Record<string, unknown>, remote: Record<string, unknown>): boolean {
+  for (const [field, wanted] of Object.entries(spec)) {
+    if (!sameValue(wanted, remote[field])) return false;
+  }
+  return true;
+}
+
+function sameValue(wanted: unknown, held: unknown): boolean {
+  if (Array.isArray(wanted)) {
+    const list = Array.isArray(held) ? held : [];
+    return wanted.length === list.length && wanted.every((item, i) => item === list[i]);
+  }
+  if (typeof wanted === 'boolean') return wanted === (held ?? false);
+  if (typeof wanted === 'string') return wanted === (held ?? '');
+  return wanted === held;
+}
+
+/** A digest of a spec: whether an object changed since it was last written. */
+export function specFingerprint(spec: Record<string, unknown>): string {
+  const fields = Object.keys(spec).sort().map((field) => [field, spec[field]]);
+  return createHash('sha256').update(JSON.stringify(fields)).digest('base64url').slice(0, 22);
+}

@@ -1,0 +1,205 @@
+import type { CasdoorServer, PushFailure } from '../api/casdoor-server.ts';
+import type { CasdoorClient, RemoteGroup, RemoteUser } from '../casdoor/client.ts';
+import { CasdoorErrorReason, isCasdoorError } from '../casdoor/errors.ts';
+import { removalLimit } from '../shared/limit.ts';
+import { applyDeletions, applyWrites, noResults } from './apply.ts';
+import { managerOf, markOf, type PushKind, remoteKey, type SelectedObject, specFingerprint } from './objects.ts';
+import { admissionFailure, type Deletion, type Write } from './plan.ts';
+import { selects } from './selector.ts';
+import { objectRef, remoteRef, type ServerState } from './state.ts';
+
+/** How long deletions are gathered after the last one before they are judged together. */
+export const DELETION_SETTLE_MS = 5_000;
+
+/** Options of {@link pushChanges}. */
+export interface PushOptions {
+  client: CasdoorClient;
+  server: CasdoorServer;
+  state: ServerState;
+  /** The object of `kind` named `name` in the server's namespace, as the cache holds it now. */
+  lookup(kind: PushKind, name: string): (SelectedObject & { labels?: Record<string, string> }) | undefined;
+  now: number;
+  concurrency?: number;
+  signal?: AbortSignal;
+  onRefused?: (failure: PushFailure) => void;
+}
+
+/** What a push did. */
+export interface PushResult {
+  /** Writes made, deletions included. */
+  writes: number;
+  /** When gathered deletions settle, if any wait. */
+  deletionsDueAt?: number;
+}
+
+/**
+ * Carries objects changed since the last comparison into Casdoor, one write
+ * per changed object and no listing: what the last comparison learnt says
+ * whether each is managed, unmarked or absent. Objects gone from the
+ * selection become deletions, gathered and judged together against
+ * maxDeletions once they have settled, never one watch event at a time.
+ */
+export async function pushChanges(options: PushOptions): Promise<PushResult> {
+  const { state, server } = options;
+  const namespace = server.metadata.namespace ?? 'default';
+  const mark = markOf(namespace, server.metadata.name);
+  const organizations = new Set(server.spec.organizations);
+  const writes: Write[] = [];
+  for (const ref of [...state.pending].sort(groupsFirst)) {
+    state.pending.delete(ref);
+    const [kind, name] = splitRef(ref);
+    const object = options.lookup(kind, name);
+    if (!object || !selects(server.spec.selector, object.labels)) {
+      gone(state, ref, kind, options.now, server.spec.prune);
+      continue;
+    }
+    const key = remoteKey(object.spec);
+    state.deletions.delete(remoteRef(kind, key));
+    const previous = state.writtenTo.get(ref);
+    if (previous !== undefined && previous !== key) gone(state, ref, kind, options.now, server.spec.prune);
+    state.writtenTo.set(ref, key);
+    const refusal = admissionFailure(object, { organizations, server: `${namespace}/${server.metadata.name}` });
+    if (refusal) {
+      record(state, options, { kind, name, reason: refusal });
+      continue;
+    }
+    if (state.inSync.get(ref) === specFingerprint(object.spec)) continue;
+    const target = remoteRef(kind, key);
+    if (state.managed.has(target)) writes.push({ op: 'update', object });
+    else if (!state.unmanaged.has(target)) writes.push({ op: 'create', object });
+    else if (server.spec.existingUsers === 'Adopt') writes.push({ op: 'adopt', object });
+    else state.skipped.set(ref, { kind, name, reason: `${key} already exists in Casdoor and was not created by this server (existingUsers: Skip)` });
+  }
+
+  let count = 0;
+  const apply = { client: options.client, mark, ...(options.concurrency !== undefined && { concurrency: options.concurrency }), ...(options.signal && { signal: options.signal }) };
+  for (const batch of [writes.filter((w) => w.object.kind === 'CasdoorGroup'), writes.filter((w) => w.object.kind === 'CasdoorUser')]) {
+    // Groups are overwritten whole: what Casdoor holds goes under the spec.
+    for (const write of batch) if (write.object.kind === 'CasdoorGroup' && write.op !== 'create') write.remote = await fetchRemote(options.client, write.object, options.signal);
+    const results = await applyWrites(batch, apply);
+    count += batch.length;
+    for (const write of batch) {
+      const ref = objectRef(write.object.kind, write.object.name);
+      const failure = results.failures.find((f) => f.kind === write.object.kind && f.name === write.object.name);
+      if (failure) {
+        count += await settleConflict(write, failure, options, mark);
+        continue;
+      }
+      written(state, write.object);
+      state.failures.delete(ref);
+    }
+  }
+  count += await applySettledDeletions(options, mark);
+  const result: PushResult = { writes: count };
+  if (state.deletions.size > 0) result.deletionsDueAt = state.lastDeletionAt + DELETION_SETTLE_MS;
+  return result;
+}
+
+/** A selected object is gone (deleted, or no longer selected): its Casdoor object becomes a deletion if this server manages it. */
+function gone(state: ServerState, ref: string, kind: PushKind, now: number, prune: boolean): void {
+  const key = state.writtenTo.get(ref);
+  state.forgetObject(ref);
+  if (key === undefined || !prune || !state.managed.has(remoteRef(kind, key))) return;
+  const [owner, ...rest] = key.split('/');
+  state.deletions.set(remoteRef(kind, key), { kind, owner: owner!, name: rest.join('/') });
+  state.lastDeletionAt = now;
+}
+
+/** Records a written object as managed and in sync. */
+function written(state: ServerState, object: SelectedObject): void {
+  const ref = objectRef(object.kind, object.name);
+  const target = remoteRef(object.kind, remoteKey(object.spec));
+  state.inSync.set(ref, specFingerprint(object.spec));
+  state.unmanaged.delete(target);
+  state.managed.set(target, object.kind === 'CasdoorGroup' ? { parent: `${String(object.spec['owner'])}/${String(object.spec['parentId'])}` } : {});
+  state.skipped.delete(ref);
+}
+
+/**
+ * A write refused because the object already exists (created by someone
+ * since the comparison), or gone (deleted in Casdoor since): looks again and
+ * writes what the object now calls for; any other refusal is recorded.
+ */
+async function settleConflict(write: Write, failure: PushFailure, options: PushOptions, mark: string): Promise<number> {
+  const { state, client } = options;
+  const exists = /already exists|UNIQUE constraint/i.test(failure.reason);
+  const missing = /doesn't exist/i.test(failure.reason);
+  if ((write.op === 'create' && exists) || (write.op !== 'create' && missing)) {
+    const remote = await fetchRemote(client, write.object, options.signal);
+    const manager = remote ? managerOf(remote) : undefined;
+    const op = !remote ? 'create' : manager === mark ? 'update' : manager === undefined && options.server.spec.existingUsers === 'Adopt' ? 'adopt' : undefined;
+    if (op) {
+      const retry = await applyWrites([{ op, object: write.object, ...(remote && { remote }) }], { client, mark, ...(options.signal && { signal: options.signal }) });
+      if (retry.failures.length === 0) {
+        written(state, write.object);
+        state.failures.delete(objectRef(write.object.kind, write.object.name));
+        return 1;
+      }
+      record(state, options, retry.failures[0]!);
+      return 1;
+    }
+    state.unmanaged.add(remoteRef(write.object.kind, remoteKey(write.object.spec)));
+    state.skipped.set(objectRef(write.object.kind, write.object.name), {
+      kind: write.object.kind, name: write.object.name,
+      reason: manager ? `${remoteKey(write.object.spec)} is managed by CasdoorServer ${manager}` : `${remoteKey(write.object.spec)} already exists in Casdoor and was not created by this server (existingUsers: Skip)`,
+    });
+    return 0;
+  }
+  record(state, options, failure);
+  return 0;
+}
+
+/** Applies the gathered deletions once none has come for the settling time, unless they exceed the guard. */
+async function applySettledDeletions(options: PushOptions, mark: string): Promise<number> {
+  const { state, server } = options;
+  if (state.deletions.size === 0 || options.now - state.lastDeletionAt < DELETION_SETTLE_MS) return 0;
+  const all = [...state.deletions.values()];
+  const users = all.filter((d) => d.kind === 'CasdoorUser');
+  const limit = removalLimit(server.spec.maxDeletions, state.managedUsers());
+  if (users.length > limit) {
+    state.blocked = { wanted: users.length, limit };
+    return 0;
+  }
+  const groups = childrenFirst(all.filter((d) => d.kind === 'CasdoorGroup'), state);
+  const results = await applyDeletions([...users, ...groups], { client: options.client, mark, ...(options.signal && { signal: options.signal }) });
+  for (const deletion of all) {
+    const name = `${deletion.owner}/${deletion.name}`;
+    if (!results.failures.some((f) => f.name === name)) state.managed.delete(remoteRef(deletion.kind, name));
+  }
+  state.deletions.clear();
+  return all.length;
+}
+
+function childrenFirst(groups: Deletion[], state: ServerState): Deletion[] {
+  const depth = (deletion: Deletion, hops = 0): number => {
+    const parent = state.managed.get(remoteRef('CasdoorGroup', `${deletion.owner}/${deletion.name}`))?.parent;
+    const parentDeletion = parent ? groups.find((g) => `${g.owner}/${g.name}` === parent) : undefined;
+    return parentDeletion && hops < groups.length ? depth(parentDeletion, hops + 1) + 1 : 0;
+  };
+  return [...groups].sort((a, b) => depth(b) - depth(a));
+}
+
+async function fetchRemote(client: CasdoorClient, object: SelectedObject, signal?: AbortSignal): Promise<RemoteUser | RemoteGroup | undefined> {
+  const owner = String(object.spec['owner']);
+  const name = String(object.spec['name']);
+  try {
+    return object.kind === 'CasdoorUser' ? await client.getUser(owner, name, signal) : await client.getGroup(owner, name, signal);
+  } catch (error) {
+    if (isCasdoorError(error) && error.reason === CasdoorErrorReason.Refused) return undefined;
+    throw error;
+  }
+}
+
+function record(state: ServerState, options: PushOptions, failure: PushFailure): void {
+  state.failures.set(objectRef(failure.kind as PushKind, failure.name), failure);
+  options.onRefused?.(failure);
+}
+
+function splitRef(ref: string): [PushKind, string] {
+  const slash = ref.indexOf('/');
+  return [ref.slice(0, slash) as PushKind, ref.slice(slash + 1)];
+}
+
+function groupsFirst(a: string, b: string): number {
+  return Number(a.startsWith('CasdoorUser/')) - Number(b.startsWith('CasdoorUser/'));
+}

@@ -1,0 +1,90 @@
+import type { PushFailure, SelectionCounts } from '../api/casdoor-server.ts';
+import type { CasdoorClient } from '../casdoor/client.ts';
+import type { PushKind, SelectedObject } from './objects.ts';
+import { specFingerprint } from './objects.ts';
+import type { Deletion } from './plan.ts';
+import type { BlockedDeletions, Standing } from './status.ts';
+
+/** `kind/name` of an object in Kubernetes. */
+export function objectRef(kind: PushKind, name: string): string {
+  return `${kind}/${name}`;
+}
+
+/** `kind:owner/name` of an object in Casdoor. */
+export function remoteRef(kind: PushKind, key: string): string {
+  return `${kind}:${key}`;
+}
+
+/**
+ * What one CasdoorServer knows of Casdoor in this process, from its last full
+ * comparison and the pushes since: what carries its mark, what does not, and
+ * where each selected object stands. Only a full comparison fills it; until
+ * one has run (after a restart), pushes wait for it.
+ */
+export class ServerState {
+  readonly uid: string | undefined;
+  /** A full comparison completed in this process. */
+  compared = false;
+  /** Casdoor objects that carry this server's mark (`remoteRef`), with the parent of each group. */
+  readonly managed = new Map<string, { parent?: string }>();
+  /** Casdoor objects without this server's mark, or with another's. */
+  readonly unmanaged = new Set<string>();
+  /** Selected object -> the Casdoor object it was written to (`owner/name`). */
+  readonly writtenTo = new Map<string, string>();
+  /** Selected object -> the fingerprint of its spec as Casdoor holds it. */
+  readonly inSync = new Map<string, string>();
+  /** Selected objects not written, and why. */
+  readonly failures = new Map<string, PushFailure>();
+  readonly skipped = new Map<string, PushFailure>();
+  /** Objects changed since they were last pushed (`objectRef`). */
+  readonly pending = new Set<string>();
+  /** Deletions gathered, judged together once they settle (`remoteRef`). */
+  readonly deletions = new Map<string, Deletion>();
+  /** When the last deletion was gathered. */
+  lastDeletionAt = 0;
+  /** Deletions the guard held back, until the next full comparison. */
+  blocked: BlockedDeletions | undefined;
+  /** The client for the current endpoint and credentials. */
+  client: { inputs: string; client: CasdoorClient } | undefined;
+
+  constructor(uid: string | undefined) {
+    this.uid = uid;
+  }
+
+  /** Where the selected objects stand, for status. */
+  standing(users: readonly SelectedObject[], groups: readonly SelectedObject[]): Standing {
+    const count = (objects: readonly SelectedObject[]): SelectionCounts => {
+      const counts = { selected: objects.length, inSync: 0, failed: 0, skipped: 0 };
+      for (const object of objects) {
+        const ref = objectRef(object.kind, object.name);
+        if (this.inSync.get(ref) === specFingerprint(object.spec)) counts.inSync++;
+        else if (this.failures.has(ref)) counts.failed++;
+        else if (this.skipped.has(ref)) counts.skipped++;
+      }
+      return counts;
+    };
+    const failures = [...this.failures.values()].reverse();
+    return { users: count(users), groups: count(groups), failures, ...(this.blocked && { blocked: this.blocked }) };
+  }
+
+  /** Forgets what a selected object was, once it is gone from the selection. */
+  forgetObject(ref: string): void {
+    this.writtenTo.delete(ref);
+    this.inSync.delete(ref);
+    this.failures.delete(ref);
+    this.skipped.delete(ref);
+  }
+
+  /** The users this server manages in Casdoor: what the deletion guard is a share of. */
+  managedUsers(): number {
+    let count = 0;
+    for (const ref of this.managed.keys()) if (ref.startsWith('CasdoorUser:')) count++;
+    return count;
+  }
+
+  /** Closes the client's connections. */
+  async close(): Promise<void> {
+    await this.client?.client.close();
+    this.client = undefined;
+  }
+}

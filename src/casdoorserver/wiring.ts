@@ -1,0 +1,142 @@
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { CASDOOR_GROUP_KIND, CASDOOR_GROUP_PLURAL } from '../api/casdoor-group.ts';
+import { CASDOOR_SERVER_PLURAL, type CasdoorServer, type CasdoorServerStatus } from '../api/casdoor-server.ts';
+import { CASDOOR_USER_KIND, CASDOOR_USER_PLURAL } from '../api/casdoor-user.ts';
+import { GROUP, VERSION } from '../api/group.ts';
+import { CasdoorClient } from '../casdoor/client.ts';
+import { Controller, enqueueForReconcile, type EventRecorder, Informer, kubeListWatch, objectKey, WorkQueue } from '../runtime/index.ts';
+import type { RuntimeMetrics } from '../runtime/metrics.ts';
+import { kubeSecretReader } from '../secrets/reader.ts';
+import { kubeStatusWriter } from '../shared/kube-status.ts';
+import { CasdoorServerMetrics } from './metrics.ts';
+import { type PushKind, specFingerprint } from './objects.ts';
+import { type CachedObject, CasdoorServerReconciler } from './reconciler.ts';
+import { selects } from './selector.ts';
+
+/** What the CasdoorServer controller is built from. */
+export interface CasdoorServerWiring {
+  kc: KubeConfig;
+  logger: Logger;
+  registry: Registry;
+  runtimeMetrics: RuntimeMetrics;
+  /** Namespaces watched; `undefined` = all. */
+  scopes: ReadonlyArray<string | undefined>;
+  events: EventRecorder;
+  concurrency: number;
+}
+
+/** The first retry of a failing server; it doubles up to a minute. */
+const BASE_BACKOFF_MS = 2000;
+const MAX_BACKOFF_MS = 60_000;
+
+/** Reduces a CasdoorUser or CasdoorGroup to what a push needs: its spec and labels. */
+function toCachedObject(kind: PushKind) {
+  return (object: KubernetesObject): CachedObject & KubernetesObject => {
+    const metadata = object.metadata ?? {};
+    return {
+      kind,
+      name: metadata.name ?? '',
+      ...(metadata.uid && { uid: metadata.uid }),
+      ...(metadata.resourceVersion && { resourceVersion: metadata.resourceVersion }),
+      ...(metadata.labels && { labels: metadata.labels }),
+      spec: (object as { spec?: Record<string, unknown> }).spec ?? {},
+      metadata: { name: metadata.name ?? '', ...(metadata.namespace && { namespace: metadata.namespace }) },
+    };
+  };
+}
+
+/**
+ * The CasdoorServer controller and the informers it reads: CasdoorServers,
+ * and every CasdoorUser and CasdoorGroup of the watched namespaces (a server
+ * carries hand-written ones too, not only a syncer's). Changes to those objects
+ * queue the servers of their namespace that select them, or pushed them.
+ */
+export function casdoorServerController(wiring: CasdoorServerWiring): { controller: Controller; informers: Informer<KubernetesObject>[]; reconciler: CasdoorServerReconciler } {
+  const { kc, logger, scopes } = wiring;
+  const resource = (plural: string) => ({ group: GROUP, version: VERSION, plural });
+  const named = (plural: string, namespace: string | undefined) => `${plural}${namespace ? `/${namespace}` : ''}`;
+  const serverInformers = scopes.map((namespace) => new Informer<KubernetesObject>({
+    name: named(CASDOOR_SERVER_PLURAL, namespace),
+    listWatch: kubeListWatch(kc, resource(CASDOOR_SERVER_PLURAL), namespace ? { namespace } : {}),
+    transform: (object) => object,
+    logger,
+  }));
+  const objectInformers = (kind: PushKind, plural: string) => scopes.map((namespace) => new Informer<CachedObject & KubernetesObject>({
+    name: `${named(plural, namespace)} (all)`,
+    listWatch: kubeListWatch(kc, resource(plural), namespace ? { namespace } : {}),
+    transform: toCachedObject(kind),
+    logger,
+  }));
+  const users = objectInformers(CASDOOR_USER_KIND, CASDOOR_USER_PLURAL);
+  const groups = objectInformers(CASDOOR_GROUP_KIND, CASDOOR_GROUP_PLURAL);
+  const informersOf = (kind: PushKind) => (kind === CASDOOR_USER_KIND ? users : groups);
+
+  const metrics = new CasdoorServerMetrics(wiring.registry);
+  const reconciler = new CasdoorServerReconciler({
+    getServer: (key) => {
+      for (const informer of serverInformers) {
+        const server = informer.get(key);
+        if (server) return server as unknown as CasdoorServer;
+      }
+      return undefined;
+    },
+    objects: (namespace, kind) => {
+      const found: CachedObject[] = [];
+      for (const informer of informersOf(kind)) for (const object of informer.list()) if (object.metadata?.namespace === namespace) found.push(object);
+      return found;
+    },
+    object: (namespace, kind, name) => {
+      for (const informer of informersOf(kind)) {
+        const object = informer.get(`${namespace}/${name}`);
+        if (object) return object;
+      }
+      return undefined;
+    },
+    readSecret: kubeSecretReader(kc),
+    casdoorClient: (endpoint, clientId, clientSecret) => new CasdoorClient({ endpoint, clientId, clientSecret, onRequest: metrics.request }),
+    writeStatus: kubeStatusWriter<CasdoorServerStatus>(kc, CASDOOR_SERVER_PLURAL),
+    events: wiring.events,
+    logger: logger.child({ controller: 'casdoorserver' }),
+    onComparisonFinished: metrics.comparisonFinished,
+  });
+  const queue = new WorkQueue({ baseBackoffMs: BASE_BACKOFF_MS, maxBackoffMs: MAX_BACKOFF_MS, listener: wiring.runtimeMetrics.workQueueListener('casdoorserver') });
+  const controller = new Controller({
+    name: 'casdoorserver', reconciler, logger, concurrency: wiring.concurrency, queue,
+    listener: wiring.runtimeMetrics.controllerListener('casdoorserver'),
+  });
+
+  // Its own status writes change neither generation nor annotations.
+  for (const informer of serverInformers) informer.addHandlers(enqueueForReconcile(queue));
+
+  // A changed object queues each server of its namespace that selects it, or pushed it before.
+  const changed = (object: CachedObject & KubernetesObject): void => {
+    const namespace = object.metadata?.namespace;
+    for (const informer of serverInformers) {
+      for (const raw of informer.list()) {
+        const server = raw as unknown as CasdoorServer;
+        if (server.metadata.namespace !== namespace) continue;
+        const key = objectKey(raw);
+        if (!key) continue;
+        if (selects(server.spec.selector, object.labels) || reconciler.hasWritten(key, object.kind, object.name)) {
+          reconciler.objectChanged(key, object.kind, object.name);
+          queue.add(key);
+        }
+      }
+    }
+  };
+  for (const informer of [...users, ...groups]) {
+    informer.addHandlers({
+      // The first list is no change: every server's first comparison covers it.
+      add: (object) => {
+        if (informer.hasSynced()) changed(object);
+      },
+      update: (before, after) => {
+        if (specFingerprint(before.spec) !== specFingerprint(after.spec) || JSON.stringify(before.labels ?? {}) !== JSON.stringify(after.labels ?? {})) changed(after);
+      },
+      delete: changed,
+    });
+  }
+  return { controller, informers: [...serverInformers, ...users, ...groups] as Informer<KubernetesObject>[], reconciler };
+}
