@@ -8,7 +8,8 @@
  * 4. one member changed: writes;
  * 5. WeCom calls per endpoint and tokens requested;
  * 6. fetch only: concurrent against serial;
- * 7. peak RSS (VmHWM) of the operator process.
+ * 7. peak RSS (VmHWM) of the operator process, with both controllers at work;
+ * 8. Casdoor: a floor, the CasdoorServer's push, a comparison with nothing changed, one change (bench/casdoor.ts).
  * The operator runs as users run it: `node src/main.ts` as a child process, with the NODE_OPTIONS and
  * the memory limit of deploy/base's Deployment (a memory cgroup, when this machine lets us make one).
  * The last line printed is one JSON object, {@link SyncBenchmarkResult}.
@@ -39,6 +40,7 @@ import { createMemoryCgroup, type MemoryCgroup, quantityBytes } from '../test/su
 import { startOperator, type OperatorProcess } from '../test/support/operator.ts';
 import { startSimulator, type Simulator } from '../test/support/simulator/server.ts';
 import { waitFor } from '../test/support/wait.ts';
+import { type CasdoorBenchmarkResult, measureCasdoor } from './casdoor.ts';
 import { compareFetch } from './fetch-compare.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -71,7 +73,7 @@ function deployedRuntime(): { nodeOptions: string; memoryLimit: string } {
 }
 
 /** The benchmark's JSON line: exactly these fields. */
-export interface SyncBenchmarkResult {
+export interface SyncBenchmarkResult extends CasdoorBenchmarkResult {
   users: number;
   departments: number;
   floorSeconds: number;
@@ -199,6 +201,8 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
 
     // 5. WeCom calls of the three syncs.
     const wecomCalls = { ...sim.counters.calls };
+    // 8. Casdoor, with the WeComSyncer's users stored (its fourth sync carries one more change).
+    const casdoorResult = await measureCasdoor({ kc: kube.kc, core: kube.core, namespace: ns, syncer: SYNCER, sim, specs: floorPlan.create.map((o) => o.spec as unknown as Record<string, unknown>), log });
     const tokenRequests = wecomCalls.gettoken ?? 0;
     log(`WeCom calls: ${JSON.stringify(wecomCalls)}, peak ${sim.counters.maxInFlight} in flight`);
 
@@ -228,6 +232,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
       parallelFetchSeconds: round(fetch.concurrent.ms / 1000, 2),
       fetchSpeedup: fetch.speedup,
       peakRssMB,
+      ...casdoorResult,
     };
   } finally {
     await operator?.kill();

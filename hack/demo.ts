@@ -1,7 +1,9 @@
 // `make demo`: the whole product on this machine. A local control plane in
-// .run/demo, the WeCom simulator with the demo organization, the CRDs, a
-// Secret and a WeComSyncer, and the operator; it waits for Ready, prints what
-// was synced and what to try, and tears everything down on Ctrl-C or SIGTERM.
+// .run/demo, the WeCom simulator with the demo organization, a stand-in
+// Casdoor, the CRDs, the Secrets, a WeComSyncer and a CasdoorServer, and the
+// operator; it waits for both to be Ready, prints what was synced (in
+// Kubernetes, and in Casdoor through its API) and what to try, and tears
+// everything down on Ctrl-C or SIGTERM.
 //
 // `--exit-after-ready` (or DEMO_EXIT=1) tears down right after printing, for
 // running the demo end to end without a terminal.
@@ -14,6 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { down, freePort, up } from './control-plane/cluster.ts';
+import { CasdoorClient } from '../src/casdoor/client.ts';
+import { type CasdoorStandIn, startCasdoor } from '../test/support/casdoor/server.ts';
 import { startSimulator, type Simulator } from '../test/support/simulator/server.ts';
 import { isRecord } from '../test/support/simulator/org.ts';
 import { tryText } from './demo/try.ts';
@@ -142,6 +146,7 @@ async function syncerManifest(sim: Simulator): Promise<{ manifest: Record<string
 interface Running {
   controlPlane?: true;
   sim?: Simulator;
+  casdoor?: CasdoorStandIn;
   operator?: ChildProcess;
 }
 
@@ -149,9 +154,27 @@ async function teardown(running: Running, keepDir: boolean): Promise<void> {
   say('tearing down');
   if (running.operator?.pid !== undefined) await stopPid(running.operator.pid, 15_000);
   if (running.sim) await running.sim.close().catch(() => {});
+  if (running.casdoor) await running.casdoor.close().catch(() => {});
   if (running.controlPlane) await down(DIR);
   if (keepDir) say(`kept ${relative(process.cwd(), DIR) || DIR} for a look (the control plane is stopped)`);
   else await rm(DIR, { recursive: true, force: true });
+}
+
+/** The users of organization acme as Casdoor's API answers them, as a table. */
+async function casdoorTable(casdoor: CasdoorStandIn): Promise<string> {
+  const client = new CasdoorClient({ endpoint: casdoor.url, clientId: casdoor.app.clientId, clientSecret: casdoor.app.clientSecret });
+  try {
+    const users = await client.listUsers('acme');
+    const rows = [['NAME', 'DISPLAY NAME', 'PHONE', 'FORBIDDEN', 'GROUPS', 'MANAGED BY']];
+    for (const user of users) {
+      rows.push([user.name, String(user['displayName'] ?? ''), `${String(user['phone'] ?? '')}${user['countryCode'] ? ` (${String(user['countryCode'])})` : ''}`,
+        String(user['isForbidden'] ?? false), ((user['groups'] as string[] | null) ?? []).join(','), user.properties?.['casdoor.org/managed-by'] ?? '']);
+    }
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => [...r[i]!].length)));
+    return rows.map((r) => r.map((cell, i) => cell + ' '.repeat(widths[i]! - [...cell].length)).join('   ').trimEnd()).join('\n') + '\n';
+  } finally {
+    await client.close();
+  }
 }
 
 async function tail(file: string, lines: number): Promise<string> {
@@ -190,6 +213,9 @@ async function main(): Promise<number> {
     const sim = await startSimulator({ scenarioFile: SCENARIO, port: 0 });
     running.sim = sim;
     say(`WeCom simulator at ${sim.url}: corp ${sim.corpId}, ${sim.org.members.length} members in ${sim.org.departments.length} departments`);
+    const casdoor = await startCasdoor({ organizations: ['acme'] });
+    running.casdoor = casdoor;
+    say(`stand-in Casdoor at ${casdoor.url}: organization acme, application ${casdoor.app.name}`);
 
     // 3. The CRDs.
     await kubectlOk(kubeconfig, ['apply', '-f', join(ROOT, 'crds')]);
@@ -208,9 +234,23 @@ async function main(): Promise<number> {
       type: 'Opaque',
       stringData: { corpSecret: sim.corpSecret },
     };
-    const list = { apiVersion: 'v1', kind: 'List', items: [secret, manifest] };
+    // The Casdoor application's credentials, allowed to go to the stand-in only; and the CasdoorServer.
+    const casdoorSecret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'casdoor-app', namespace: NAMESPACE, annotations: { 'casdoor.org/allowed-urls': casdoor.url } },
+      type: 'Opaque',
+      stringData: { clientId: casdoor.app.clientId, clientSecret: casdoor.app.clientSecret },
+    };
+    const server = {
+      apiVersion: 'casdoor.org/v1alpha1',
+      kind: 'CasdoorServer',
+      metadata: { name: 'main', namespace: NAMESPACE },
+      spec: { endpoint: casdoor.url, credentialsRef: { name: 'casdoor-app' }, organizations: ['acme'] },
+    };
+    const list = { apiVersion: 'v1', kind: 'List', items: [secret, manifest, casdoorSecret, server] };
     await kubectlOk(kubeconfig, ['apply', '-f', '-'], JSON.stringify(list));
-    say(`applied Secret ${NAMESPACE}/${secretName} and WeComSyncer ${NAMESPACE}/${name}`);
+    say(`applied Secrets ${NAMESPACE}/${secretName} and ${NAMESPACE}/casdoor-app, WeComSyncer ${NAMESPACE}/${name} and CasdoorServer ${NAMESPACE}/main`);
 
     // 5. The operator, in its own process group: teardown stops it before the control plane.
     const metricsPort = await freePort();
@@ -244,11 +284,20 @@ async function main(): Promise<number> {
       throw new Error(`WeComSyncer ${name} not Ready: ${why}\nconditions: ${status.stdout}\noperator log (last lines):\n${await tail(OPERATOR_LOG, 20)}`);
     }
     say(`WeComSyncer ${NAMESPACE}/${name} is Ready (${elapsed()})`);
+    const pushed = await kubectl(kubeconfig, ['wait', '--for=condition=Ready', 'cds/main', '-n', NAMESPACE, `--timeout=${READY_TIMEOUT_S}s`]);
+    checkInterrupt();
+    if (pushed.code !== 0) {
+      const status = await kubectl(kubeconfig, ['get', 'cds', 'main', '-n', NAMESPACE, '-o', 'jsonpath={.status.conditions}']);
+      throw new Error(`CasdoorServer main not Ready: ${pushed.stderr.trim()}\nconditions: ${status.stdout}\noperator log (last lines):\n${await tail(OPERATOR_LOG, 20)}`);
+    }
+    say(`CasdoorServer ${NAMESPACE}/main is Ready (${elapsed()})`);
 
-    print('\n$ kubectl get wcs,cu -A\n');
-    print(await kubectlOk(kubeconfig, ['get', 'wcs,cu', '-A']));
+    print('\n$ kubectl get wcs,cds,cu -A\n');
+    print(await kubectlOk(kubeconfig, ['get', 'wcs,cds,cu', '-A']));
     print(`\n$ kubectl get cg -n ${NAMESPACE}\n`);
     print(await kubectlOk(kubeconfig, ['get', 'cg', '-n', NAMESPACE]));
+    print(`\nThe users as Casdoor has them (GET ${casdoor.url}/api/get-users?owner=acme):\n`);
+    print(await casdoorTable(casdoor));
     print('\n');
     print(
       tryText(sim.org, {

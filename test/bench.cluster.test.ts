@@ -8,6 +8,7 @@ import { runSyncBenchmark } from '../bench/sync.ts';
 const FIELDS = [
   'users', 'departments', 'floorSeconds', 'initialSyncSeconds', 'initialVsFloor', 'resyncSeconds', 'resyncWrites',
   'oneChangeWrites', 'tokenRequests', 'wecomCalls', 'serialFetchSeconds', 'parallelFetchSeconds', 'fetchSpeedup', 'peakRssMB',
+  'casdoorFloorSeconds', 'casdoorPushSeconds', 'casdoorResyncWrites', 'casdoorOneChangeWrites', 'casdoorOneChangeSeconds',
 ];
 
 test('bench: 300 members, no latency: every field, no write on a resync, one write for one change, one token', async () => {
@@ -18,6 +19,8 @@ test('bench: 300 members, no latency: every field, no write on a resync, one wri
   assert.is(result.departments, 15);
   assert.is(result.resyncWrites, 0);
   assert.is(result.oneChangeWrites, 1);
+  assert.is(result.casdoorResyncWrites, 0, 'a comparison with nothing changed writes nothing to Casdoor');
+  assert.is(result.casdoorOneChangeWrites, 1, 'one change, one write to Casdoor');
   assert.is(result.tokenRequests, 1);
   assert.is(result.wecomCalls.gettoken, 1);
   // Three syncs, each listing every department's members once.

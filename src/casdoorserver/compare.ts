@@ -118,6 +118,12 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
   }
   state.blocked = blocked;
   state.deletions.clear();
+  state.deletedSinceComparison = 0;
+  // Blocked deletions stay gathered: a push judges them again when something changes.
+  if (blocked) {
+    for (const deletion of [...plan.userDeletions, ...plan.groupDeletions]) state.deletions.set(remoteRef(deletion.kind, `${deletion.owner}/${deletion.name}`), deletion);
+    state.lastDeletionAt = Date.now();
+  }
   state.compared = true;
 
   const groupDeletions = plan.groupDeletions.length - deletions.failures.filter((f) => f.kind === 'CasdoorGroup').length;

@@ -74,8 +74,14 @@ export async function pushChanges(options: PushOptions): Promise<PushResult> {
   let count = 0;
   const apply = { client: options.client, mark, ...(options.concurrency !== undefined && { concurrency: options.concurrency }), ...(options.signal && { signal: options.signal }) };
   for (const batch of [writes.filter((w) => w.object.kind === 'CasdoorGroup'), writes.filter((w) => w.object.kind === 'CasdoorUser')]) {
-    // Groups are overwritten whole: what Casdoor holds goes under the spec.
-    for (const write of batch) if (write.object.kind === 'CasdoorGroup' && write.op !== 'create') write.remote = await fetchRemote(options.client, write.object, options.signal);
+    // Groups are overwritten whole: what Casdoor holds goes under the spec. (update-group of a
+    // group deleted in Casdoor answers "Unaffected": such a group is created again.)
+    for (const write of batch) {
+      if (write.object.kind !== 'CasdoorGroup' || write.op === 'create') continue;
+      const remote = await fetchRemote(options.client, write.object, options.signal);
+      if (remote) write.remote = remote;
+      else write.op = 'create';
+    }
     const results = await applyWrites(batch, apply);
     count += batch.length;
     for (const write of batch) {
@@ -91,7 +97,8 @@ export async function pushChanges(options: PushOptions): Promise<PushResult> {
   }
   count += await applySettledDeletions(options, mark);
   const result: PushResult = { writes: count };
-  if (state.deletions.size > 0) result.deletionsDueAt = state.lastDeletionAt + DELETION_SETTLE_MS;
+  // Blocked deletions wait for a change (a deleted object back, maxDeletions raised), not for a timer.
+  if (state.deletions.size > 0 && !state.blocked) result.deletionsDueAt = state.lastDeletionAt + DELETION_SETTLE_MS;
   return result;
 }
 
@@ -122,8 +129,9 @@ function written(state: ServerState, object: SelectedObject): void {
  */
 async function settleConflict(write: Write, failure: PushFailure, options: PushOptions, mark: string): Promise<number> {
   const { state, client } = options;
-  const exists = /already exists|UNIQUE constraint/i.test(failure.reason);
-  const missing = /doesn't exist/i.test(failure.reason);
+  // Only a clash of the object's own name: a duplicate email or phone is a refusal like any other.
+  const exists = /: Username already exists$|UNIQUE constraint failed: group\.name/.test(failure.reason);
+  const missing = /doesn't exist$/.test(failure.reason);
   if ((write.op === 'create' && exists) || (write.op !== 'create' && missing)) {
     const remote = await fetchRemote(client, write.object, options.signal);
     const manager = remote ? managerOf(remote) : undefined;
@@ -149,22 +157,33 @@ async function settleConflict(write: Write, failure: PushFailure, options: PushO
   return 0;
 }
 
-/** Applies the gathered deletions once none has come for the settling time, unless they exceed the guard. */
+/**
+ * Applies the gathered deletions once none has come for the settling time,
+ * unless they exceed the guard. Users already deleted since the last full
+ * comparison count too, so a slow burst cannot pass the guard in slices.
+ */
 async function applySettledDeletions(options: PushOptions, mark: string): Promise<number> {
   const { state, server } = options;
-  if (state.deletions.size === 0 || options.now - state.lastDeletionAt < DELETION_SETTLE_MS) return 0;
-  const all = [...state.deletions.values()];
-  const users = all.filter((d) => d.kind === 'CasdoorUser');
-  const limit = removalLimit(server.spec.maxDeletions, state.managedUsers());
-  if (users.length > limit) {
-    state.blocked = { wanted: users.length, limit };
+  if (state.deletions.size === 0) {
+    state.blocked = undefined;
     return 0;
   }
+  if (!state.blocked && options.now - state.lastDeletionAt < DELETION_SETTLE_MS) return 0;
+  const all = [...state.deletions.values()];
+  const users = all.filter((d) => d.kind === 'CasdoorUser');
+  const limit = removalLimit(server.spec.maxDeletions, state.managedUsers() + state.deletedSinceComparison);
+  if (users.length + state.deletedSinceComparison > limit) {
+    state.blocked = { wanted: users.length + state.deletedSinceComparison, limit };
+    return 0;
+  }
+  state.blocked = undefined;
   const groups = childrenFirst(all.filter((d) => d.kind === 'CasdoorGroup'), state);
   const results = await applyDeletions([...users, ...groups], { client: options.client, mark, ...(options.signal && { signal: options.signal }) });
   for (const deletion of all) {
     const name = `${deletion.owner}/${deletion.name}`;
-    if (!results.failures.some((f) => f.name === name)) state.managed.delete(remoteRef(deletion.kind, name));
+    if (results.failures.some((f) => f.name === name)) continue;
+    state.managed.delete(remoteRef(deletion.kind, name));
+    if (deletion.kind === 'CasdoorUser') state.deletedSinceComparison++;
   }
   state.deletions.clear();
   return all.length;

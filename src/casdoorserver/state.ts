@@ -42,6 +42,8 @@ export class ServerState {
   readonly deletions = new Map<string, Deletion>();
   /** When the last deletion was gathered. */
   lastDeletionAt = 0;
+  /** Users deleted by pushes since the last full comparison: the guard counts them with the next ones. */
+  deletedSinceComparison = 0;
   /** Deletions the guard held back, until the next full comparison. */
   blocked: BlockedDeletions | undefined;
   /** The client for the current endpoint and credentials. */

@@ -8,11 +8,12 @@ export const DEFAULT_TIMEOUT = '5m';
 
 /** The usage text; `command` is how the user called us (`wecom-syncer` or `kubectl wecom`). */
 export function usage(command: string): string {
-  return `usage: ${command} sync NAME [-n NAMESPACE] [--wait | --no-wait] [--timeout DURATION]
+  return `usage: ${command} sync [wcs/]NAME | cds/NAME [-n NAMESPACE] [--wait | --no-wait] [--timeout DURATION]
        ${' '.repeat(command.length)}      [--kubeconfig FILE] [--context NAME]
 
-Requests a sync of the WeComSyncer NAME (sets the annotation casdoor.org/sync-requested-at),
-waits until the operator has handled it, and prints the outcome with the counts from status.
+Requests a sync of the WeComSyncer NAME, or a full comparison with Casdoor of the CasdoorServer
+cds/NAME (casdoorserver/NAME), by setting the annotation casdoor.org/sync-requested-at; waits until
+the operator has handled it, and prints the outcome with the counts from status.
 
 flags:
   -n, --namespace NS    the syncer's namespace (default: the kubeconfig context's, else "default")
@@ -32,11 +33,21 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** The kinds `sync` can ask: a WeComSyncer's sync, a CasdoorServer's full comparison. */
+export type SyncKind = 'WeComSyncer' | 'CasdoorServer';
+
+const KIND_PREFIXES: Readonly<Record<string, SyncKind>> = {
+  wcs: 'WeComSyncer', wecomsyncer: 'WeComSyncer', wecomsyncers: 'WeComSyncer',
+  cds: 'CasdoorServer', casdoorserver: 'CasdoorServer', casdoorservers: 'CasdoorServer',
+};
+
 /** What the command line asks for. */
 export type Invocation =
   | { kind: 'help' }
   | {
       kind: 'sync';
+      /** Which kind NAME is: a bare NAME is a WeComSyncer. */
+      target: SyncKind;
       name: string;
       /** Undefined when not given: the kubeconfig decides. */
       namespace?: string;
@@ -88,10 +99,16 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   const { values, positionals } = parsed;
   if (values.help || positionals[0] === 'help') return { kind: 'help' };
 
-  const [command, name, ...extra] = positionals;
+  const [command, given, ...extra] = positionals;
   if (command === undefined) throw new UsageError('missing the command: sync');
   if (command !== 'sync') throw new UsageError(`unknown command "${command}": the only command is sync`);
-  if (name === undefined || name === '') throw new UsageError('missing the name of the WeComSyncer');
+  if (given === undefined || given === '') throw new UsageError('missing the name of the WeComSyncer (or cds/NAME of a CasdoorServer)');
+  const slash = given.indexOf('/');
+  const prefix = slash < 0 ? undefined : given.slice(0, slash).toLowerCase();
+  const target = prefix === undefined ? 'WeComSyncer' : KIND_PREFIXES[prefix];
+  if (target === undefined) throw new UsageError(`"${given.slice(0, slash)}" is not a kind sync knows: use wcs/NAME or cds/NAME`);
+  const name = slash < 0 ? given : given.slice(slash + 1);
+  if (name === '') throw new UsageError(`missing the name after "${prefix}/"`);
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   if (values.namespace === '') throw new UsageError('--namespace must not be empty');
 
@@ -105,6 +122,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
 
   return {
     kind: 'sync',
+    target,
     name,
     ...(values.namespace !== undefined && { namespace: values.namespace }),
     wait: values.wait,

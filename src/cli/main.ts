@@ -39,8 +39,8 @@ async function main(argv: readonly string[]): Promise<ExitCode> {
     const kc = loadKubeConfig(invocation.kubeconfig, invocation.context);
     const namespace = invocation.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
     return await runSync(
-      kubeSyncerClient(kc),
-      { name: invocation.name, namespace, wait: invocation.wait, timeoutMs: invocation.timeoutMs },
+      kubeSyncerClient(kc, invocation.target),
+      { kind: invocation.target, name: invocation.name, namespace, wait: invocation.wait, timeoutMs: invocation.timeoutMs },
       terminal,
     );
   } catch (error) {

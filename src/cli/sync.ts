@@ -3,9 +3,16 @@
 // `flux reconcile` does. The cluster is reached through a SyncerClient and
 // time through a Clock, so the whole flow runs in unit tests without either.
 import { ApiException, CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CASDOOR_SERVER_PLURAL, type CasdoorServer } from '../api/casdoor-server.ts';
 import { ConditionType, findCondition, Reason } from '../api/conditions.ts';
 import { ANNOTATION_SYNC_REQUESTED_AT, GROUP, VERSION } from '../api/group.ts';
 import { WECOM_SYNCER_PLURAL, type WeComSyncer } from '../api/wecom-syncer.ts';
+import type { SyncKind } from './args.ts';
+
+/** What the command reads of either kind. */
+export type SyncTarget = WeComSyncer | CasdoorServer;
+
+const PLURALS: Readonly<Record<SyncKind, string>> = { WeComSyncer: WECOM_SYNCER_PLURAL, CasdoorServer: CASDOOR_SERVER_PLURAL };
 
 /** Exit statuses of the command. */
 export const ExitCode = {
@@ -18,21 +25,21 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** The WeComSyncer asked for does not exist. */
+/** The object asked for does not exist. */
 export class SyncerNotFoundError extends Error {
   override name = 'SyncerNotFoundError';
 }
 
-/** The API server does not serve wecomsyncers.casdoor.org: the CRDs are not installed. */
+/** The API server does not serve the kind asked for: the CRDs are not installed. */
 export class CrdNotInstalledError extends Error {
   override name = 'CrdNotInstalledError';
 }
 
 /** The reads and writes the command makes. */
 export interface SyncerClient {
-  get(namespace: string, name: string): Promise<WeComSyncer>;
+  get(namespace: string, name: string): Promise<SyncTarget>;
   /** Sets the sync-request annotation to `value` and returns the stored object. */
-  requestSync(namespace: string, name: string, value: string): Promise<WeComSyncer>;
+  requestSync(namespace: string, name: string, value: string): Promise<SyncTarget>;
 }
 
 /** Where the command writes: the outcome to `out`, progress and errors to `err`. */
@@ -55,6 +62,8 @@ export const systemClock: Clock = {
 
 /** What to do. */
 export interface SyncRequest {
+  /** Which kind `name` is. Default WeComSyncer. */
+  kind?: SyncKind;
   name: string;
   namespace: string;
   wait: boolean;
@@ -69,18 +78,19 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Checks the little the command relies on before treating a response body as a WeComSyncer. */
-function asSyncer(body: unknown): WeComSyncer {
+/** Checks the little the command relies on before treating a response body as the object asked for. */
+function asTarget(body: unknown, kind: SyncKind): SyncTarget {
   if (!isRecord(body) || !isRecord(body['metadata']) || typeof body['metadata']['name'] !== 'string') {
-    throw new Error('the API server answered with something that is not a WeComSyncer');
+    throw new Error(`the API server answered with something that is not a ${kind}`);
   }
-  return body as unknown as WeComSyncer;
+  return { ...(body as object), kind } as SyncTarget;
 }
 
-/** A SyncerClient on the API server of `kc`. */
-export function kubeSyncerClient(kc: KubeConfig): SyncerClient {
+/** A SyncerClient for objects of `kind` on the API server of `kc`. */
+export function kubeSyncerClient(kc: KubeConfig, kind: SyncKind = 'WeComSyncer'): SyncerClient {
   const api = kc.makeApiClient(CustomObjectsApi);
-  const target = (namespace: string, name: string) => ({ group: GROUP, version: VERSION, namespace, plural: WECOM_SYNCER_PLURAL, name });
+  const plural = PLURALS[kind];
+  const target = (namespace: string, name: string) => ({ group: GROUP, version: VERSION, namespace, plural, name });
 
   // A 404 means either "no such object" or "no such resource": the API
   // server's discovery document tells the two apart.
@@ -88,21 +98,21 @@ export function kubeSyncerClient(kc: KubeConfig): SyncerClient {
     let served: boolean;
     try {
       const resources = await api.getAPIResources({ group: GROUP, version: VERSION });
-      served = resources.resources.some((resource) => resource.name === WECOM_SYNCER_PLURAL);
+      served = resources.resources.some((resource) => resource.name === plural);
     } catch (discoveryError) {
       if (!(discoveryError instanceof ApiException) || discoveryError.code !== 404) throw discoveryError;
       served = false;
     }
     return served
-      ? new SyncerNotFoundError(`wecomsyncer ${namespace}/${name} not found`, { cause: error })
+      ? new SyncerNotFoundError(`${kind.toLowerCase()} ${namespace}/${name} not found`, { cause: error })
       : new CrdNotInstalledError(
-          `the WeComSyncer CRD is not installed: the API server does not serve ${WECOM_SYNCER_PLURAL}.${GROUP}/${VERSION} (install it with kubectl apply -f crds/)`,
+          `the ${kind} CRD is not installed: the API server does not serve ${plural}.${GROUP}/${VERSION} (install it with kubectl apply -f crds/)`,
           { cause: error },
         );
   };
-  const call = async (namespace: string, name: string, request: () => Promise<unknown>): Promise<WeComSyncer> => {
+  const call = async (namespace: string, name: string, request: () => Promise<unknown>): Promise<SyncTarget> => {
     try {
-      return asSyncer(await request());
+      return asTarget(await request(), kind);
     } catch (error) {
       if (error instanceof ApiException && error.code === 404) throw await explainNotFound(namespace, name, error);
       throw new Error(describeApiError(error), { cause: error });
@@ -168,12 +178,12 @@ export interface Outcome {
 }
 
 /**
- * Describes a syncer whose status answers a sync request: the Ready
+ * Describes an object whose status answers a sync request: the Ready
  * condition's reason and message, the other conditions that explain a
  * failure, and the counts from status.
  */
-export function describeOutcome(syncer: WeComSyncer): Outcome {
-  const status = syncer.status ?? {};
+export function describeOutcome(target: SyncTarget): Outcome {
+  const status = target.status ?? {};
   const conditions = status.conditions;
   const ready = findCondition(conditions, ConditionType.Ready);
   const connected = findCondition(conditions, ConditionType.Connected);
@@ -187,9 +197,9 @@ export function describeOutcome(syncer: WeComSyncer): Outcome {
     ok = true;
     lines.push(`✔ synced: ${show(ready)}`);
   } else if (ready?.reason === Reason.Suspended) {
-    // A suspended syncer answers a request by testing the connection only.
+    // A suspended object answers a request by testing the connection only.
     ok = connected?.status === 'True';
-    lines.push(ok ? '✔ suspended: the connection test passed; no user was written' : '✗ suspended: the connection test failed');
+    lines.push(ok ? `✔ suspended: the connection test passed; ${target.kind === 'CasdoorServer' ? 'nothing was written to Casdoor' : 'no user was written'}` : '✗ suspended: the connection test failed');
     lines.push(`  ${show(ready)}`);
     if (connected) lines.push(`  ${show(connected)}`);
     return { ok, lines };
@@ -200,6 +210,14 @@ export function describeOutcome(syncer: WeComSyncer): Outcome {
     if (stalled?.status === 'True') lines.push(`  ${show(stalled)} (a person must act before it can succeed)`);
   }
 
+  lines.push(...(target.kind === 'CasdoorServer' ? serverCounts(target) : syncerCounts(target)));
+  if (!ok) lines.push(`  last successful sync: ${status.lastSuccessfulSyncTime ?? 'never'}`);
+  return { ok, lines };
+}
+
+function syncerCounts(syncer: WeComSyncer): string[] {
+  const status = syncer.status ?? {};
+  const lines: string[] = [];
   if (status.users) {
     const { total, active, forbidden } = status.users;
     lines.push(`  users: ${total} total, ${active} active, ${forbidden} forbidden`);
@@ -209,8 +227,21 @@ export function describeOutcome(syncer: WeComSyncer): Outcome {
     const { created, updated, unchanged, removed, failed } = status.lastSync;
     lines.push(`  last sync: ${created} created, ${updated} updated, ${unchanged} unchanged, ${removed} removed, ${failed} failed`);
   }
-  if (!ok) lines.push(`  last successful sync: ${status.lastSuccessfulSyncTime ?? 'never'}`);
-  return { ok, lines };
+  return lines;
+}
+
+function serverCounts(server: CasdoorServer): string[] {
+  const status = server.status ?? {};
+  const lines: string[] = [];
+  for (const [what, counts] of [['users', status.users], ['groups', status.groups]] as const) {
+    if (counts) lines.push(`  ${what}: ${counts.inSync}/${counts.selected} in sync, ${counts.failed} failed, ${counts.skipped} skipped`);
+  }
+  if (status.lastSync) {
+    const { created, updated, unchanged, deleted, adopted, failed } = status.lastSync;
+    lines.push(`  last comparison: ${created} created, ${updated} updated, ${unchanged} unchanged, ${deleted} deleted, ${adopted} adopted, ${failed} failed`);
+  }
+  for (const failure of status.failures?.slice(0, 5) ?? []) lines.push(`  not written: ${failure.kind} ${failure.name}: ${failure.reason}`);
+  return lines;
 }
 
 function isExpected(error: unknown): error is SyncerNotFoundError | CrdNotInstalledError {
@@ -224,25 +255,26 @@ function isExpected(error: unknown): error is SyncerNotFoundError | CrdNotInstal
  */
 export async function runSync(client: SyncerClient, request: SyncRequest, term: Terminal, clock: Clock = systemClock): Promise<ExitCode> {
   const { name, namespace } = request;
+  const kind = request.kind ?? 'WeComSyncer';
   const key = `${namespace}/${name}`;
   let value = requestValue(clock.now());
 
-  term.err(`► annotating WeComSyncer ${name} in ${namespace} namespace`);
+  term.err(`► annotating ${kind} ${name} in ${namespace} namespace`);
   try {
     await client.requestSync(namespace, name, value);
   } catch (error) {
-    term.err(`✗ ${isExpected(error) ? error.message : `could not annotate wecomsyncer ${key}: ${describeApiError(error)}`}`);
+    term.err(`✗ ${isExpected(error) ? error.message : `could not annotate ${kind.toLowerCase()} ${key}: ${describeApiError(error)}`}`);
     return ExitCode.Failed;
   }
-  term.err(`✔ WeComSyncer annotated: ${ANNOTATION_SYNC_REQUESTED_AT}=${value}`);
+  term.err(`✔ ${kind} annotated: ${ANNOTATION_SYNC_REQUESTED_AT}=${value}`);
   if (!request.wait) return ExitCode.Ok;
 
-  term.err('◎ waiting for the sync to finish');
+  term.err(kind === 'CasdoorServer' ? '◎ waiting for the comparison with Casdoor to finish' : '◎ waiting for the sync to finish');
   const deadline = clock.now().getTime() + request.timeoutMs;
   let progress: string | undefined;
   let lastError: string | undefined;
   for (;;) {
-    let syncer: WeComSyncer | undefined;
+    let syncer: SyncTarget | undefined;
     try {
       syncer = await client.get(namespace, name);
       lastError = undefined;
@@ -277,7 +309,7 @@ export async function runSync(client: SyncerClient, request: SyncRequest, term: 
     const left = deadline - clock.now().getTime();
     if (left <= 0) {
       term.err(
-        `✗ timed out after ${formatDuration(request.timeoutMs)} waiting for wecomsyncer ${key} to handle the sync request ${value}` +
+        `✗ timed out after ${formatDuration(request.timeoutMs)} waiting for ${kind.toLowerCase()} ${key} to handle the sync request ${value}` +
           (lastError ? ` (last error: ${lastError})` : '') +
           '; the request stands and the operator will still answer it (is the operator running?)',
       );

@@ -15,7 +15,7 @@ function usageError(argv: string[]): string {
 }
 
 test('sync NAME waits 5 minutes by default and leaves the namespace to the kubeconfig', () => {
-  assert.equal(parseCommandLine(['sync', 'acme']), { kind: 'sync', name: 'acme', wait: true, timeoutMs: 300_000 } satisfies Invocation);
+  assert.equal(parseCommandLine(['sync', 'acme']), { kind: 'sync', target: 'WeComSyncer', name: 'acme', wait: true, timeoutMs: 300_000 } satisfies Invocation);
 });
 
 test('-n, --namespace and --namespace=NS all set the namespace, before or after the name', () => {
@@ -53,7 +53,7 @@ test('--timeout takes Go durations', () => {
 
 test('--kubeconfig and --context are passed through', () => {
   assert.equal(parseCommandLine(['sync', 'acme', '--kubeconfig', '/tmp/kc', '--context', 'prod']), {
-    kind: 'sync', name: 'acme', wait: true, timeoutMs: 300_000, kubeconfig: '/tmp/kc', context: 'prod',
+    kind: 'sync', target: 'WeComSyncer', name: 'acme', wait: true, timeoutMs: 300_000, kubeconfig: '/tmp/kc', context: 'prod',
   } satisfies Invocation);
 });
 
@@ -73,9 +73,23 @@ test('a missing or unknown command, a missing name, extra words and unknown flag
   assert.match(usageError(['sync', 'acme', '-n', '']), /--namespace must not be empty/);
 });
 
+test('cds/NAME and casdoorserver/NAME name a CasdoorServer; wcs/NAME and a bare NAME a WeComSyncer', () => {
+  const target = (name: string) => {
+    const invocation = parseCommandLine(['sync', name]);
+    return invocation.kind === 'sync' ? [invocation.target, invocation.name] : undefined;
+  };
+  assert.equal(target('cds/main'), ['CasdoorServer', 'main']);
+  assert.equal(target('casdoorserver/main'), ['CasdoorServer', 'main']);
+  assert.equal(target('CasdoorServers/main'), ['CasdoorServer', 'main']);
+  assert.equal(target('wcs/acme'), ['WeComSyncer', 'acme']);
+  assert.equal(target('acme'), ['WeComSyncer', 'acme']);
+  assert.match(usageError(['sync', 'pods/x']), /"pods" is not a kind sync knows: use wcs\/NAME or cds\/NAME/);
+  assert.match(usageError(['sync', 'cds/']), /missing the name after "cds\/"/);
+});
+
 test('the usage names the command the user typed', () => {
-  assert.match(usage('kubectl wecom'), /^usage: kubectl wecom sync NAME/);
-  assert.match(usage('wecom-syncer'), /^usage: wecom-syncer sync NAME/);
+  assert.match(usage('kubectl wecom'), /^usage: kubectl wecom sync \[wcs\/\]NAME \| cds\/NAME/);
+  assert.match(usage('wecom-syncer'), /^usage: wecom-syncer sync \[wcs\/\]NAME/);
 });
 
 test.run();

@@ -69,7 +69,7 @@ test('kubectl wecom sync works as a kubectl plugin when bin/ is on PATH', async 
   assert.match(result.stdout, /✔ synced: .*\n.*users: 10 total/, show(result));
   const help = await run(env, 'kubectl', ['wecom', '--help']);
   assert.is(help.code, 0, show(help));
-  assert.match(help.stdout, /^usage: kubectl wecom sync NAME/, show(help));
+  assert.match(help.stdout, /^usage: kubectl wecom sync \[wcs\/\]NAME \| cds\/NAME/, show(help));
 });
 
 test('--no-wait records the request and returns at once', async ({ env }) => {
@@ -99,6 +99,28 @@ test('a suspended syncer answers with a connection test: exit 0 when it passes',
   assert.is(result.code, 0, show(result));
   assert.match(result.stdout, /✔ suspended: the connection test passed/, show(result));
   assert.match(result.stdout, /Connected=True/, show(result));
+});
+
+test('wecom-syncer sync cds/NAME runs a full comparison with Casdoor and prints its counts', async ({ env }) => {
+  const { startCasdoor } = await import('../support/casdoor/server.ts');
+  const casdoor = await startCasdoor();
+  try {
+    await env.applySecret('casdoor-app', { clientId: casdoor.app.clientId, clientSecret: casdoor.app.clientSecret }, [casdoor.url]);
+    await env.cluster.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({
+      apiVersion: 'casdoor.org/v1alpha1', kind: 'CasdoorServer', metadata: { name: 'main', namespace: env.ns },
+      spec: { endpoint: casdoor.url, credentialsRef: { name: 'casdoor-app' }, organizations: ['acme'] },
+    }) });
+    const result = await run(env, join(BIN, 'kubectl-wecom'), ['sync', 'cds/main', '-n', env.ns, '--timeout', '60s']);
+    assert.is(result.code, 0, show(result));
+    assert.match(result.stderr, /annotating CasdoorServer main/, show(result));
+    assert.match(result.stdout, /✔ synced: Ready=True \(Synced\)/, show(result));
+    assert.match(result.stdout, /users: 10\/10 in sync, 0 failed, 0 skipped/, show(result));
+    const missing = await run(env, join(BIN, 'wecom-syncer'), ['sync', 'cds/nosuch', '-n', env.ns]);
+    assert.is(missing.code, 1, show(missing));
+    assert.match(missing.stderr, /casdoorserver .*\/nosuch not found/, show(missing));
+  } finally {
+    await casdoor.close();
+  }
 });
 
 test('a failed sync exits 1 and prints the reason', async ({ env }) => {
