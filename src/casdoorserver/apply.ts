@@ -1,7 +1,7 @@
 import type { PushFailure } from '../api/casdoor-server.ts';
-import type { CasdoorClient, RemoteGroup } from '../casdoor/client.ts';
+import type { CasdoorClient, RemoteGroup, RemoteUser } from '../casdoor/client.ts';
 import { CasdoorErrorReason, isCasdoorError } from '../casdoor/errors.ts';
-import { groupToWrite, MANAGED_BY_PROPERTY, newUser, specFingerprint, userColumns } from './objects.ts';
+import { groupToWrite, MANAGED_BY_PROPERTY, managerOf, newUser, specFingerprint, userColumns } from './objects.ts';
 import type { Deletion, Write } from './plan.ts';
 
 /** Writes kept in flight at once: Casdoor on sqlite locks its database under more. */
@@ -49,6 +49,14 @@ export async function applyWrites(writes: readonly Write[], options: ApplyOption
       await writeOne(write, owner, name, options);
     } catch (error) {
       if (!isRefusal(error)) throw error;
+      // A create retried after a timeout finds its own first attempt: that is no refusal.
+      const own = write.op === 'create' && NAME_CLASH.test(error.casdoorMessage) ? await ownRemote(write, owner, name, options) : undefined;
+      if (own) {
+        await writeOne({ op: 'update', object, remote: own }, owner, name, options);
+        results.created++;
+        results.written.set(`${object.kind}/${object.name}`, specFingerprint(object.spec));
+        return;
+      }
       const failure = { kind: object.kind, name: object.name, reason: `Casdoor refused the ${object.kind === 'CasdoorUser' ? 'user' : 'group'}: ${error.casdoorMessage}` };
       results.failures.push(failure);
       options.onRefused?.(failure);
@@ -99,6 +107,15 @@ export async function applyDeletions(deletions: readonly Deletion[], options: Ap
   // Children before parents: one at a time, in order.
   await pool(groups, { ...options, concurrency: 1 }, remove);
   return results;
+}
+
+/** Casdoor's answers to a create whose name is taken. */
+const NAME_CLASH = /^Username already exists$|UNIQUE constraint failed: group\.name/;
+
+/** Casdoor's object of that name, when it carries this server's mark. */
+async function ownRemote(write: Write, owner: string, name: string, options: ApplyOptions): Promise<RemoteUser | RemoteGroup | undefined> {
+  const remote = write.object.kind === 'CasdoorUser' ? await options.client.getUser(owner, name, options.signal) : await options.client.getGroup(owner, name, options.signal);
+  return remote && managerOf(remote) === options.mark ? remote : undefined;
 }
 
 function isRefusal(error: unknown): error is { casdoorMessage: string } & Error {

@@ -48,6 +48,8 @@ export async function testConnection(client: CasdoorClient, organizations: reado
  */
 export async function compareAll(options: CompareOptions): Promise<Comparison> {
   const { client, server, state, signal } = options;
+  // Until it completes, what the state says of Casdoor is not to be pushed on.
+  state.compared = false;
   const namespace = server.metadata.namespace ?? 'default';
   const mark = markOf(namespace, server.metadata.name);
   const remoteUsers: RemoteUser[] = [];
@@ -71,20 +73,27 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
   // What Casdoor holds, before the writes.
   state.managed.clear();
   state.unmanaged.clear();
+  state.foreign.clear();
   for (const [kind, objects] of [['CasdoorUser', remoteUsers], ['CasdoorGroup', remoteGroups]] as const) {
     for (const remote of objects) {
       const ref = remoteRef(kind, remoteKey(remote));
-      if (managerOf(remote) === mark) state.managed.set(ref, kind === 'CasdoorGroup' ? { parent: `${remote.owner}/${String(remote['parentId'])}` } : {});
-      else state.unmanaged.add(ref);
+      const manager = managerOf(remote);
+      if (manager === mark) state.managed.set(ref, kind === 'CasdoorGroup' ? { parent: `${remote.owner}/${String(remote['parentId'])}` } : {});
+      else if (manager === undefined) state.unmanaged.add(ref);
+      else state.foreign.set(ref, manager);
     }
   }
   state.writtenTo.clear();
   state.inSync.clear();
   state.failures.clear();
   state.skipped.clear();
-  for (const object of [...options.users, ...options.groups]) state.writtenTo.set(objectRef(object.kind, object.name), remoteKey(object.spec));
-  for (const [ref, fingerprint] of plan.inSync) state.inSync.set(ref, fingerprint);
   for (const failure of plan.failures) state.failures.set(objectRef(failure.kind as SelectedObject['kind'], failure.name), failure);
+  // Only admitted objects are written to a Casdoor object: a refused duplicate going must not delete it.
+  for (const object of [...options.users, ...options.groups]) {
+    const ref = objectRef(object.kind, object.name);
+    if (!state.failures.has(ref)) state.writtenTo.set(ref, remoteKey(object.spec));
+  }
+  for (const [ref, fingerprint] of plan.inSync) state.inSync.set(ref, fingerprint);
   for (const skipped of plan.skipped) state.skipped.set(objectRef(skipped.kind as SelectedObject['kind'], skipped.name), skipped);
 
   const apply = { client, mark, ...(options.concurrency !== undefined && { concurrency: options.concurrency }), ...(signal && { signal }), ...(options.onRefused && { onRefused: options.onRefused }) };

@@ -54,18 +54,26 @@ export async function pushChanges(options: PushOptions): Promise<PushResult> {
       continue;
     }
     const key = remoteKey(object.spec);
-    state.deletions.delete(remoteRef(kind, key));
     const previous = state.writtenTo.get(ref);
+    // A new spec.owner or spec.name is another Casdoor object: the old one goes (a user's password,
+    // MFA and bindings with it), as the guide says.
     if (previous !== undefined && previous !== key) gone(state, ref, kind, options.now, server.spec.prune);
-    state.writtenTo.set(ref, key);
-    const refusal = admissionFailure(object, { organizations, server: `${namespace}/${server.metadata.name}` });
+    const sharer = state.sharedTarget(ref, kind, key);
+    const refusal = admissionFailure(object, { organizations, server: `${namespace}/${server.metadata.name}` }) ??
+      (sharer ? `${sharer.replace('/', ' ')} is written to the same Casdoor ${kind === 'CasdoorUser' ? 'user' : 'group'} ${key}` : undefined);
     if (refusal) {
+      state.writtenTo.delete(ref);
+      state.inSync.delete(ref);
       record(state, options, { kind, name, reason: refusal });
       continue;
     }
+    state.deletions.delete(remoteRef(kind, key));
+    state.writtenTo.set(ref, key);
     if (state.inSync.get(ref) === specFingerprint(object.spec)) continue;
     const target = remoteRef(kind, key);
-    if (state.managed.has(target)) writes.push({ op: 'update', object });
+    const foreign = state.foreign.get(target);
+    if (foreign !== undefined) state.skipped.set(ref, { kind, name, reason: `${key} is managed by CasdoorServer ${foreign}` });
+    else if (state.managed.has(target)) writes.push({ op: 'update', object });
     else if (!state.unmanaged.has(target)) writes.push({ op: 'create', object });
     else if (server.spec.existingUsers === 'Adopt') writes.push({ op: 'adopt', object });
     else state.skipped.set(ref, { kind, name, reason: `${key} already exists in Casdoor and was not created by this server (existingUsers: Skip)` });
@@ -75,16 +83,23 @@ export async function pushChanges(options: PushOptions): Promise<PushResult> {
   const apply = { client: options.client, mark, ...(options.concurrency !== undefined && { concurrency: options.concurrency }), ...(options.signal && { signal: options.signal }) };
   for (const batch of [writes.filter((w) => w.object.kind === 'CasdoorGroup'), writes.filter((w) => w.object.kind === 'CasdoorUser')]) {
     // Groups are overwritten whole: what Casdoor holds goes under the spec. (update-group of a
-    // group deleted in Casdoor answers "Unaffected": such a group is created again.)
+    // group deleted in Casdoor answers "Unaffected": such a group is created again.) An object to
+    // adopt is looked at again: it may have gained a mark since the comparison.
+    const ready: Write[] = [];
     for (const write of batch) {
-      if (write.object.kind !== 'CasdoorGroup' || write.op === 'create') continue;
+      if ((write.object.kind !== 'CasdoorGroup' || write.op === 'create') && write.op !== 'adopt') {
+        ready.push(write);
+        continue;
+      }
       const remote = await fetchRemote(options.client, write.object, options.signal);
-      if (remote) write.remote = remote;
-      else write.op = 'create';
+      const manager = remote ? managerOf(remote) : undefined;
+      if (!remote) ready.push({ op: 'create', object: write.object });
+      else if (write.op !== 'adopt' || manager === undefined || manager === mark) ready.push({ ...write, op: manager === mark ? 'update' : write.op, remote });
+      else skipForeign(state, write.object, manager);
     }
-    const results = await applyWrites(batch, apply);
-    count += batch.length;
-    for (const write of batch) {
+    const results = await applyWrites(ready, apply);
+    count += ready.length;
+    for (const write of ready) {
       const ref = objectRef(write.object.kind, write.object.name);
       const failure = results.failures.find((f) => f.kind === write.object.kind && f.name === write.object.name);
       if (failure) {
@@ -102,11 +117,14 @@ export async function pushChanges(options: PushOptions): Promise<PushResult> {
   return result;
 }
 
-/** A selected object is gone (deleted, or no longer selected): its Casdoor object becomes a deletion if this server manages it. */
+/**
+ * A selected object is gone (deleted, no longer selected, or now naming another Casdoor object):
+ * what it was written to becomes a deletion, if this server manages it and no other selected object writes it.
+ */
 function gone(state: ServerState, ref: string, kind: PushKind, now: number, prune: boolean): void {
   const key = state.writtenTo.get(ref);
   state.forgetObject(ref);
-  if (key === undefined || !prune || !state.managed.has(remoteRef(kind, key))) return;
+  if (key === undefined || !prune || !state.managed.has(remoteRef(kind, key)) || state.sharedTarget(ref, kind, key)) return;
   const [owner, ...rest] = key.split('/');
   state.deletions.set(remoteRef(kind, key), { kind, owner: owner!, name: rest.join('/') });
   state.lastDeletionAt = now;
@@ -146,15 +164,27 @@ async function settleConflict(write: Write, failure: PushFailure, options: PushO
       record(state, options, retry.failures[0]!);
       return 1;
     }
+    if (manager) {
+      skipForeign(state, write.object, manager);
+      return 0;
+    }
     state.unmanaged.add(remoteRef(write.object.kind, remoteKey(write.object.spec)));
     state.skipped.set(objectRef(write.object.kind, write.object.name), {
       kind: write.object.kind, name: write.object.name,
-      reason: manager ? `${remoteKey(write.object.spec)} is managed by CasdoorServer ${manager}` : `${remoteKey(write.object.spec)} already exists in Casdoor and was not created by this server (existingUsers: Skip)`,
+      reason: `${remoteKey(write.object.spec)} already exists in Casdoor and was not created by this server (existingUsers: Skip)`,
     });
     return 0;
   }
   record(state, options, failure);
   return 0;
+}
+
+/** Records an object whose Casdoor object another server manages: never written. */
+function skipForeign(state: ServerState, object: SelectedObject, manager: string): void {
+  const target = remoteRef(object.kind, remoteKey(object.spec));
+  state.unmanaged.delete(target);
+  state.foreign.set(target, manager);
+  state.skipped.set(objectRef(object.kind, object.name), { kind: object.kind, name: object.name, reason: `${remoteKey(object.spec)} is managed by CasdoorServer ${manager}` });
 }
 
 /**
@@ -168,7 +198,10 @@ async function applySettledDeletions(options: PushOptions, mark: string): Promis
     state.blocked = undefined;
     return 0;
   }
-  if (!state.blocked && options.now - state.lastDeletionAt < DELETION_SETTLE_MS) return 0;
+  // Blocked, deletions are never applied by a push, however few remain as objects come back one by
+  // one: the block lifts when none remains, and otherwise a full comparison (maxDeletions raised) judges.
+  if (state.blocked) return 0;
+  if (options.now - state.lastDeletionAt < DELETION_SETTLE_MS) return 0;
   const all = [...state.deletions.values()];
   const users = all.filter((d) => d.kind === 'CasdoorUser');
   const limit = removalLimit(server.spec.maxDeletions, state.managedUsers() + state.deletedSinceComparison);
@@ -176,7 +209,6 @@ async function applySettledDeletions(options: PushOptions, mark: string): Promis
     state.blocked = { wanted: users.length + state.deletedSinceComparison, limit };
     return 0;
   }
-  state.blocked = undefined;
   const groups = childrenFirst(all.filter((d) => d.kind === 'CasdoorGroup'), state);
   const results = await applyDeletions([...users, ...groups], { client: options.client, mark, ...(options.signal && { signal: options.signal }) });
   for (const deletion of all) {

@@ -98,7 +98,11 @@ export class CasdoorServerReconciler implements Reconciler {
     const recheck: ReadonlySet<string | undefined> = new Set([undefined, SyncTrigger.IntervalElapsed, SyncTrigger.Interrupted]);
     if (stalled?.status === 'True' && HUMAN_NEEDED.has(stalled.reason) && recheck.has(decision.trigger)) {
       // Stalled on credentials: Casdoor is called again only when what failed changed, after a restart too.
-      if (!(await this.#credentialsChanged(server, stalled.reason, logger))) return { requeueAfterMs: stalledRecheckMs(stalled.lastTransitionTime, now) };
+      // The Secret is re-read on the recheck's schedule, not at every CasdoorUser event (each costs an scrypt).
+      if (now.getTime() < state.nextRecheckAt) return { requeueAfterMs: state.nextRecheckAt - now.getTime() };
+      const recheckMs = stalledRecheckMs(stalled.lastTransitionTime, now);
+      state.nextRecheckAt = now.getTime() + recheckMs;
+      if (!(await this.#credentialsChanged(server, stalled.reason, logger))) return { requeueAfterMs: recheckMs };
     } else if (!full) {
       return this.#push(key, server, state, logger, signal, decision.nextSyncAt);
     }
@@ -182,13 +186,24 @@ export class CasdoorServerReconciler implements Reconciler {
       // The next full comparison reports it; pushes wait.
       return { requeueAfterMs: untilComparison };
     }
-    const result = await pushChanges({
-      client: this.#client(state, server, credentials),
-      server, state, now: now.getTime(), signal,
-      lookup: (kind, name) => this.#deps.object(namespace, kind, name),
-      ...(this.#deps.concurrency !== undefined && { concurrency: this.#deps.concurrency }),
-      onRefused: (failure) => void this.#warn(namespace, failure),
-    });
+    const pending = [...state.pending];
+    let result: Awaited<ReturnType<typeof pushChanges>>;
+    try {
+      result = await pushChanges({
+        client: this.#client(state, server, credentials),
+        server, state, now: now.getTime(), signal,
+        lookup: (kind, name) => this.#deps.object(namespace, kind, name),
+        ...(this.#deps.concurrency !== undefined && { concurrency: this.#deps.concurrency }),
+        onRefused: (failure) => void this.#warn(namespace, failure),
+      });
+    } catch (error) {
+      // Casdoor itself failed mid-push: nothing is lost. The changes stay pending, and the retry
+      // (with backoff) is a full comparison, which reports the failure in status.
+      for (const ref of pending) state.pending.add(ref);
+      state.compared = false;
+      logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'pushing to Casdoor failed; comparing in full next');
+      throw error;
+    }
     if (result.writes > 0) logger.info({ writes: result.writes }, 'pushed changes to Casdoor');
     const status = pushedStatus(server, state.standing(this.#selected(server, 'CasdoorUser'), this.#selected(server, 'CasdoorGroup')), this.#now());
     if (JSON.stringify(status) !== JSON.stringify(server.status)) {

@@ -27,8 +27,10 @@ export class ServerState {
   compared = false;
   /** Casdoor objects that carry this server's mark (`remoteRef`), with the parent of each group. */
   readonly managed = new Map<string, { parent?: string }>();
-  /** Casdoor objects without this server's mark, or with another's. */
+  /** Casdoor objects without any server's mark: Adopt may take them over. */
   readonly unmanaged = new Set<string>();
+  /** Casdoor objects with another server's mark: never written. */
+  readonly foreign = new Map<string, string>();
   /** Selected object -> the Casdoor object it was written to (`owner/name`). */
   readonly writtenTo = new Map<string, string>();
   /** Selected object -> the fingerprint of its spec as Casdoor holds it. */
@@ -46,6 +48,8 @@ export class ServerState {
   deletedSinceComparison = 0;
   /** Deletions the guard held back, until the next full comparison. */
   blocked: BlockedDeletions | undefined;
+  /** While stalled on credentials: no re-read of the Secret before this time (ms), whatever events arrive. */
+  nextRecheckAt = 0;
   /** The client for the current endpoint and credentials. */
   client: { inputs: string; client: CasdoorClient } | undefined;
 
@@ -67,6 +71,12 @@ export class ServerState {
     };
     const failures = [...this.failures.values()].reverse();
     return { users: count(users), groups: count(groups), failures, ...(this.blocked && { blocked: this.blocked }) };
+  }
+
+  /** Whether another selected object than `ref` is written to the Casdoor object `key` of `kind`. */
+  sharedTarget(ref: string, kind: PushKind, key: string): string | undefined {
+    for (const [other, target] of this.writtenTo) if (other !== ref && target === key && other.startsWith(`${kind}/`)) return other;
+    return undefined;
   }
 
   /** Forgets what a selected object was, once it is gone from the selection. */

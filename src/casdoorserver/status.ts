@@ -34,7 +34,7 @@ function plural(count: number, word: string): string {
 /** The sentence for deletions the guard held back. */
 export function blockedMessage(blocked: BlockedDeletions): string {
   return `Deletions blocked: ${plural(blocked.wanted, 'user')} would be deleted from Casdoor, more than spec.maxDeletions allows ` +
-    `(${blocked.limit}), so none was; creates and updates go on. If they should go, raise spec.maxDeletions; otherwise bring their CasdoorUsers back.`;
+    `(${blocked.limit}), so none was; creates and updates go on. If they should go, raise spec.maxDeletions; otherwise bring all of their CasdoorUsers back (the block lifts when none is missing).`;
 }
 
 function standingMessage(standing: Standing, counts?: PushCounts): string {

@@ -107,4 +107,61 @@ test('a user created in Casdoor since the comparison is looked at again: unmarke
   assert.ok(state.skipped.has('CasdoorUser/acme.newcomer'));
 });
 
+test('after a block, objects coming back one by one never let the rest be deleted', async ({ casdoor, client }) => {
+  const { state, objects } = compared(casdoor);
+  const push = (now: number) => pushChanges({ client, server: server(), state, now, lookup: (_kind, name) => objects.get(name) });
+  const all = [...objects.keys()];
+  for (const name of all) {
+    objects.delete(name);
+    state.pending.add(`CasdoorUser/${name}`);
+  }
+  await push(0);
+  await push(DELETION_SETTLE_MS);
+  assert.equal(state.blocked, { wanted: 10, limit: 1 });
+  // Nine come back, one at a time: one deletion would now be within the limit, yet none goes.
+  for (const [i, name] of all.slice(0, 9).entries()) {
+    objects.set(name, user(name.slice('acme.'.length)));
+    state.pending.add(`CasdoorUser/${name}`);
+    await push(DELETION_SETTLE_MS * (2 + i));
+  }
+  assert.is(casdoor.store.usersOf('acme').length, 10, 'nobody deleted');
+  assert.ok(state.blocked, 'still blocked while a deletion remains');
+  assert.is(state.deletions.size, 1);
+});
+
+test('a refused duplicate going away does not delete the Casdoor user the other object writes', async ({ casdoor, client }) => {
+  const { state, objects } = compared(casdoor);
+  // A second object for acme/u0, made after the comparison: refused as a duplicate.
+  objects.set('zz.copy-of-u0', { ...user('u0'), name: 'zz.copy-of-u0' });
+  state.pending.add('CasdoorUser/zz.copy-of-u0');
+  await pushChanges({ client, server: server(), state, now: 0, lookup: (_kind, name) => objects.get(name) });
+  assert.match(state.failures.get('CasdoorUser/zz.copy-of-u0')?.reason ?? '', 'CasdoorUser acme.u0 is written to the same Casdoor user acme/u0');
+  objects.delete('zz.copy-of-u0');
+  state.pending.add('CasdoorUser/zz.copy-of-u0');
+  await pushChanges({ client, server: server(), state, now: 0, lookup: (_kind, name) => objects.get(name) });
+  await pushChanges({ client, server: server(), state, now: 2 * DELETION_SETTLE_MS, lookup: (_kind, name) => objects.get(name) });
+  assert.ok(casdoor.store.getUser('acme/u0'), 'acme/u0 still there');
+  assert.is(state.deletions.size, 0);
+});
+
+test('under Adopt, a user another server marked is never taken over by a push', async ({ casdoor, client }) => {
+  const { state, objects } = compared(casdoor);
+  casdoor.store.addUser({ owner: 'acme', name: 'theirs', displayName: 'kept', properties: { [MANAGED_BY_PROPERTY]: 'other/server' } });
+  state.foreign.set(remoteRef('CasdoorUser', 'acme/theirs'), 'other/server');
+  objects.set('acme.theirs', user('theirs', { displayName: 'ours now?' }));
+  state.pending.add('CasdoorUser/acme.theirs');
+  await pushChanges({ client, server: server({ existingUsers: 'Adopt' }), state, now: 0, lookup: (_kind, name) => objects.get(name) });
+  const theirs = casdoor.store.getUser('acme/theirs')!;
+  assert.is(theirs['displayName'], 'kept');
+  assert.is((theirs['properties'] as Record<string, string>)[MANAGED_BY_PROPERTY], 'other/server');
+  assert.match(state.skipped.get('CasdoorUser/acme.theirs')?.reason ?? '', 'managed by CasdoorServer other/server');
+  // One unmarked when compared, marked by another server since: looked at again before adopting.
+  casdoor.store.addUser({ owner: 'acme', name: 'late', properties: { [MANAGED_BY_PROPERTY]: 'other/server' } });
+  state.unmanaged.add(remoteRef('CasdoorUser', 'acme/late'));
+  objects.set('acme.late', user('late'));
+  state.pending.add('CasdoorUser/acme.late');
+  await pushChanges({ client, server: server({ existingUsers: 'Adopt' }), state, now: 0, lookup: (_kind, name) => objects.get(name) });
+  assert.is((casdoor.store.getUser('acme/late')!['properties'] as Record<string, string>)[MANAGED_BY_PROPERTY], 'other/server');
+});
+
 test.run();
