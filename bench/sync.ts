@@ -187,7 +187,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     const initialSyncSeconds = seconds(started);
     const afterInitial = await kube.casdoorUserWrites();
     log(`initial sync: ${initialSyncSeconds} s, ${afterInitial.writes - before.writes} CasdoorUser writes, ${afterInitial.throttled - before.throttled} answered 429, lastSync ${JSON.stringify(initial.status?.lastSync)}`);
-    log(`initial sync: CPU seconds ${cpu.since(cpuBefore)}`);
+    log(`initial sync: CPU seconds ${cpu.since(cpuBefore)}; operator peak RSS so far ${peakRss(running.pid)} MB`);
 
     // 3. Resync with nothing changed.
     const resync = await requestSync(kube, ns);
@@ -202,6 +202,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     // 5. WeCom calls of the three syncs.
     const wecomCalls = { ...sim.counters.calls };
     // 8. Casdoor, with the WeComSyncer's users stored (its fourth sync carries one more change).
+    log(`operator peak RSS before the Casdoor steps ${peakRss(operator.pid)} MB`);
     const casdoorResult = await measureCasdoor({ kc: kube.kc, core: kube.core, namespace: ns, syncer: SYNCER, sim, specs: floorPlan.create.map((o) => o.spec as unknown as Record<string, unknown>), log });
     const tokenRequests = wecomCalls.gettoken ?? 0;
     log(`WeCom calls: ${JSON.stringify(wecomCalls)}, peak ${sim.counters.maxInFlight} in flight`);

@@ -3,9 +3,9 @@ import type { CasdoorClient, RemoteGroup, RemoteUser } from '../casdoor/client.t
 import { CasdoorError, CasdoorErrorReason } from '../casdoor/errors.ts';
 import { removalLimit } from '../shared/limit.ts';
 import { applyDeletions, applyWrites, noResults } from './apply.ts';
-import { managerOf, markOf, remoteKey, type SelectedObject } from './objects.ts';
+import { MANAGED_BY_PROPERTY, managerOf, markOf, remoteKey, type SelectedObject, USER_FIELDS } from './objects.ts';
 import { planComparison } from './plan.ts';
-import { objectRef, remoteRef, type ServerState } from './state.ts';
+import { NO_PARENT, objectRef, remoteRef, type ServerState } from './state.ts';
 import type { BlockedDeletions } from './status.ts';
 
 /** Options of one full comparison. */
@@ -55,7 +55,7 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
   const remoteUsers: RemoteUser[] = [];
   const remoteGroups: RemoteGroup[] = [];
   for (const organization of server.spec.organizations) {
-    remoteUsers.push(...(await client.listUsers(organization, signal)));
+    remoteUsers.push(...(await client.listUsers(organization, { ...(signal && { signal }), fields: USER_FIELDS, properties: [MANAGED_BY_PROPERTY] })));
     remoteGroups.push(...(await client.listGroups(organization, signal)));
   }
   const plan = planComparison({
@@ -78,7 +78,7 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
     for (const remote of objects) {
       const ref = remoteRef(kind, remoteKey(remote));
       const manager = managerOf(remote);
-      if (manager === mark) state.managed.set(ref, kind === 'CasdoorGroup' ? { parent: `${remote.owner}/${String(remote['parentId'])}` } : {});
+      if (manager === mark) state.managed.set(ref, kind === 'CasdoorGroup' ? { parent: `${remote.owner}/${String(remote['parentId'])}` } : NO_PARENT);
       else if (manager === undefined) state.unmanaged.add(ref);
       else state.foreign.set(ref, manager);
     }
@@ -96,6 +96,9 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
   for (const [ref, fingerprint] of plan.inSync) state.inSync.set(ref, fingerprint);
   for (const skipped of plan.skipped) state.skipped.set(objectRef(skipped.kind as SelectedObject['kind'], skipped.name), skipped);
 
+  // The listing has served: let it go before the writes (at 10,000 users it is megabytes).
+  remoteUsers.length = 0;
+  remoteGroups.length = 0;
   const apply = { client, mark, ...(options.concurrency !== undefined && { concurrency: options.concurrency }), ...(signal && { signal }), ...(options.onRefused && { onRefused: options.onRefused }) };
   const groupResults = noResults();
   for (const level of plan.groupWrites) await applyWrites(level, apply, groupResults);
@@ -109,7 +112,7 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
     if (!state.inSync.has(ref)) continue;
     const key = remoteRef(write.object.kind, remoteKey(write.object.spec));
     state.unmanaged.delete(key);
-    state.managed.set(key, write.object.kind === 'CasdoorGroup' ? { parent: `${String(write.object.spec['owner'])}/${String(write.object.spec['parentId'])}` } : {});
+    state.managed.set(key, write.object.kind === 'CasdoorGroup' ? { parent: `${String(write.object.spec['owner'])}/${String(write.object.spec['parentId'])}` } : NO_PARENT);
   }
 
   // Deletions, judged together: none when more users would go than the guard allows.

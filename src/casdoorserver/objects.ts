@@ -4,6 +4,12 @@ import type { RemoteGroup, RemoteUser } from '../casdoor/client.ts';
 /** The property that marks what a CasdoorServer manages in Casdoor: its value names the namespace and server. */
 export const MANAGED_BY_PROPERTY = 'casdoor.org/managed-by';
 
+/**
+ * The fields of a Casdoor user a comparison reads: every field a CasdoorUser's
+ * spec may hold (the CRD admits no other), and the properties that carry the mark.
+ */
+export const USER_FIELDS: readonly string[] = ['id', 'wecom', 'displayName', 'email', 'phone', 'countryCode', 'avatar', 'title', 'gender', 'isForbidden', 'groups', 'properties'];
+
 /** Which kind of Casdoor object. */
 export type PushKind = 'CasdoorUser' | 'CasdoorGroup';
 

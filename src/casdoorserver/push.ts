@@ -6,7 +6,7 @@ import { applyDeletions, applyWrites, noResults } from './apply.ts';
 import { managerOf, markOf, type PushKind, remoteKey, type SelectedObject, specFingerprint } from './objects.ts';
 import { admissionFailure, type Deletion, type Write } from './plan.ts';
 import { selects } from './selector.ts';
-import { objectRef, remoteRef, type ServerState } from './state.ts';
+import { NO_PARENT, objectRef, remoteRef, type ServerState } from './state.ts';
 
 /** How long deletions are gathered after the last one before they are judged together. */
 export const DELETION_SETTLE_MS = 5_000;
@@ -136,7 +136,7 @@ function written(state: ServerState, object: SelectedObject): void {
   const target = remoteRef(object.kind, remoteKey(object.spec));
   state.inSync.set(ref, specFingerprint(object.spec));
   state.unmanaged.delete(target);
-  state.managed.set(target, object.kind === 'CasdoorGroup' ? { parent: `${String(object.spec['owner'])}/${String(object.spec['parentId'])}` } : {});
+  state.managed.set(target, object.kind === 'CasdoorGroup' ? { parent: `${String(object.spec['owner'])}/${String(object.spec['parentId'])}` } : NO_PARENT);
   state.skipped.delete(ref);
 }
 

@@ -5,6 +5,9 @@ import { specFingerprint } from './objects.ts';
 import type { Deletion } from './plan.ts';
 import type { BlockedDeletions, Standing } from './status.ts';
 
+/** What the state keeps of a managed user: nothing (one shared object, not 10,000 empty ones). */
+export const NO_PARENT: { parent?: string } = Object.freeze({});
+
 /** `kind/name` of an object in Kubernetes. */
 export function objectRef(kind: PushKind, name: string): string {
   return `${kind}/${name}`;

@@ -66,6 +66,8 @@ test('lists every user by the total: a page past the end repeats the last page, 
   assert.is((await client.listUsers('acme')).length, 1500);
   assert.is(context.casdoor.counters.calls['get-users'], 3);
   assert.equal(await client.listUsers('empty-org'), []);
+  const slim = await client.listUsers('acme', { fields: ['displayName'] });
+  assert.equal(Object.keys(slim[0]!).sort(), ['displayName', 'name', 'owner'], 'only the fields asked for are kept');
 });
 
 test('an update names its columns: what it does not name survives', async (context) => {

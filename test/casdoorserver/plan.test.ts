@@ -68,4 +68,13 @@ test('fields absent from a spec are not compared; arrays compare in order; Casdo
   assert.not.ok(fieldsInSync({ isForbidden: true }, { isForbidden: false }));
 });
 
+test('a comparison reads every field a CasdoorUser spec may hold', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { parse } = await import('yaml');
+  const { USER_FIELDS } = await import('../../src/casdoorserver/objects.ts');
+  const crd = parse(readFileSync(new URL('../../crds/casdoor.org_casdoorusers.yaml', import.meta.url), 'utf8')) as { spec: { versions: Array<{ schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, unknown> } } } } }> } };
+  const specFields = Object.keys(crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties).filter((f) => f !== 'owner' && f !== 'name');
+  assert.equal(specFields.filter((f) => !USER_FIELDS.includes(f)), [], 'a spec field the listing would drop, and so never compare');
+});
+
 test.run();
