@@ -20,6 +20,7 @@ import type { OwnedIndex } from './owned-index.ts';
 import { type Plan, planSync } from './plan.ts';
 import { decideSync, intervalMs, stalledRecheckMs, SyncTrigger } from '../shared/schedule.ts';
 import { finalStatus, progressStatus, type SyncOutcome } from './status.ts';
+import { StatusChannel } from './status-channel.ts';
 
 /** What the reconciler needs from the outside world; all of it injected. */
 export interface SyncerDeps {
@@ -402,42 +403,6 @@ export class WeComSyncerReconciler implements Reconciler {
     if (!ready) return;
     const normal = outcome.kind === 'suspended' || (outcome.kind === 'synced' && ready.status === 'True');
     await this.#deps.events.record(syncer, normal ? 'Normal' : 'Warning', ready.reason, ready.message);
-  }
-}
-
-/**
- * Serializes one reconcile's status writes: progress writes are dropped while
- * one is in flight or once the sync is finishing, and the final write goes
- * after any pending one, so a late progress write can never undo it.
- */
-class StatusChannel {
-  readonly #syncer: WeComSyncer;
-  readonly #write: SyncerDeps['writeStatus'];
-  readonly #beforeProgress: (status: WeComSyncerStatus) => void;
-  #pending: Promise<void> | undefined;
-  #closed = false;
-
-  constructor(syncer: WeComSyncer, write: SyncerDeps['writeStatus'], beforeProgress: (status: WeComSyncerStatus) => void) {
-    this.#syncer = syncer;
-    this.#write = write;
-    this.#beforeProgress = beforeProgress;
-  }
-
-  /** Writes progress unless a write is in flight or the sync is finishing; never throws. */
-  progress(status: WeComSyncerStatus): Promise<void> {
-    if (this.#closed || this.#pending) return Promise.resolve();
-    this.#beforeProgress(status);
-    this.#pending = this.#write(this.#syncer, status)
-      .catch(() => {}) // progress is best effort; the final write reports the outcome
-      .finally(() => (this.#pending = undefined));
-    return this.#pending;
-  }
-
-  /** Waits for any progress write, then writes the final status. */
-  async final(status: WeComSyncerStatus): Promise<void> {
-    this.#closed = true;
-    await this.#pending;
-    await this.#write(this.#syncer, status);
   }
 }
 
