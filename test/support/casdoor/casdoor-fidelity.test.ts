@@ -1,6 +1,6 @@
 // The stand-in Casdoor against a real one: replays, in order, the requests of
-// shared/reference/casdoor/api-transcript.jsonl (121 exchanges with Casdoor
-// v3.158.0) and compares each answer's HTTP status, envelope status, message
+// api-transcript.jsonl beside this file (121 exchanges recorded with a real Casdoor
+// v3.158.0, secrets redacted; a copy of the team's shared/reference/casdoor/) and compares each answer's HTTP status, envelope status, message
 // and the meaning of its data (null, "Affected", a list of how many, the user's
 // fields, the total). Exchanges about what the operator never uses (password
 // sign-in, OAuth tokens, access keys, filters) are left out by name below.
@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startCasdoor, type CasdoorStandIn } from './server.ts';
 
-const TRANSCRIPT = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'reference', 'casdoor', 'api-transcript.jsonl');
+const TRANSCRIPT = join(import.meta.dirname, 'api-transcript.jsonl');
 
 interface Exchange {
   seq: number;
