@@ -1,7 +1,7 @@
 import type { PushFailure } from '../api/casdoor-server.ts';
 import type { CasdoorClient, RemoteGroup, RemoteUser } from '../casdoor/client.ts';
 import { CasdoorErrorReason, isCasdoorError } from '../casdoor/errors.ts';
-import { groupToWrite, MANAGED_BY_PROPERTY, managerOf, newUser, specFingerprint, userColumns } from './objects.ts';
+import { fingerprintOf, groupToWrite, MANAGED_BY_PROPERTY, managerOf, newUser, userColumns } from './objects.ts';
 import type { Deletion, Write } from './plan.ts';
 
 /** Writes kept in flight at once: Casdoor on sqlite locks its database under more. */
@@ -54,7 +54,7 @@ export async function applyWrites(writes: readonly Write[], options: ApplyOption
       if (own) {
         await writeOne({ op: 'update', object, remote: own }, owner, name, options);
         results.created++;
-        results.written.set(`${object.kind}/${object.name}`, specFingerprint(object.spec));
+        results.written.set(`${object.kind}/${object.name}`, fingerprintOf(object));
         return;
       }
       const failure = { kind: object.kind, name: object.name, reason: `Casdoor refused the ${object.kind === 'CasdoorUser' ? 'user' : 'group'}: ${error.casdoorMessage}` };
@@ -63,7 +63,7 @@ export async function applyWrites(writes: readonly Write[], options: ApplyOption
       return;
     }
     results[write.op === 'create' ? 'created' : write.op === 'update' ? 'updated' : 'adopted']++;
-    results.written.set(`${object.kind}/${object.name}`, specFingerprint(object.spec));
+    results.written.set(`${object.kind}/${object.name}`, fingerprintOf(object));
   });
   return results;
 }

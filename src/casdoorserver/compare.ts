@@ -83,7 +83,7 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
       else state.foreign.set(ref, manager);
     }
   }
-  state.writtenTo.clear();
+  state.clearTargets();
   state.inSync.clear();
   state.failures.clear();
   state.skipped.clear();
@@ -91,7 +91,7 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
   // Only admitted objects are written to a Casdoor object: a refused duplicate going must not delete it.
   for (const object of [...options.users, ...options.groups]) {
     const ref = objectRef(object.kind, object.name);
-    if (!state.failures.has(ref)) state.writtenTo.set(ref, remoteKey(object.spec));
+    if (!state.failures.has(ref)) state.setTarget(ref, remoteKey(object.spec));
   }
   for (const [ref, fingerprint] of plan.inSync) state.inSync.set(ref, fingerprint);
   for (const skipped of plan.skipped) state.skipped.set(objectRef(skipped.kind as SelectedObject['kind'], skipped.name), skipped);

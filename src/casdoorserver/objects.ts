@@ -22,6 +22,8 @@ export interface SelectedObject {
   resourceVersion?: string;
   /** Casdoor's field names; `owner` and `name` identify the object in Casdoor. */
   spec: Record<string, unknown>;
+  /** {@link specFingerprint} of the spec, when the cache computed it once for this version. */
+  fingerprint?: string;
 }
 
 /** The mark of the server `namespace/name`. */
@@ -78,6 +80,11 @@ function sameValue(wanted: unknown, held: unknown): boolean {
   if (typeof wanted === 'boolean') return wanted === (held ?? false);
   if (typeof wanted === 'string') return wanted === (held ?? '');
   return wanted === held;
+}
+
+/** The fingerprint of an object's spec: the cached one, or computed now. */
+export function fingerprintOf(object: Pick<SelectedObject, 'spec' | 'fingerprint'>): string {
+  return object.fingerprint ?? specFingerprint(object.spec);
 }
 
 /** A digest of a spec: whether an object changed since it was last written. */

@@ -1,6 +1,6 @@
 import type { ExistingPolicy, PushFailure } from '../api/casdoor-server.ts';
 import type { RemoteGroup, RemoteUser } from '../casdoor/client.ts';
-import { fieldsInSync, managerOf, type PushKind, remoteKey, type SelectedObject, specFingerprint } from './objects.ts';
+import { fieldsInSync, fingerprintOf, managerOf, type PushKind, remoteKey, type SelectedObject } from './objects.ts';
 
 /** One write to Casdoor: a new object, fields written back, or an existing object taken over. */
 export interface Write {
@@ -115,7 +115,7 @@ function writeFor(object: SelectedObject, remote: RemoteUser | RemoteGroup | und
   const manager = managerOf(remote);
   if (manager === input.mark) {
     if (fieldsInSync(object.spec, remote)) {
-      plan.inSync.set(`${object.kind}/${object.name}`, specFingerprint(object.spec));
+      plan.inSync.set(`${object.kind}/${object.name}`, fingerprintOf(object));
       return undefined;
     }
     return { op: 'update', object, remote };

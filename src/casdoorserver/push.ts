@@ -3,7 +3,7 @@ import type { CasdoorClient, RemoteGroup, RemoteUser } from '../casdoor/client.t
 import { CasdoorErrorReason, isCasdoorError } from '../casdoor/errors.ts';
 import { removalLimit } from '../shared/limit.ts';
 import { applyDeletions, applyWrites, noResults } from './apply.ts';
-import { managerOf, markOf, type PushKind, remoteKey, type SelectedObject, specFingerprint } from './objects.ts';
+import { fingerprintOf, managerOf, markOf, type PushKind, remoteKey, type SelectedObject } from './objects.ts';
 import { admissionFailure, type Deletion, type Write } from './plan.ts';
 import { selects } from './selector.ts';
 import { NO_PARENT, objectRef, remoteRef, type ServerState } from './state.ts';
@@ -54,7 +54,7 @@ export async function pushChanges(options: PushOptions): Promise<PushResult> {
       continue;
     }
     const key = remoteKey(object.spec);
-    const previous = state.writtenTo.get(ref);
+    const previous = state.targetOf(ref);
     // A new spec.owner or spec.name is another Casdoor object: the old one goes (a user's password,
     // MFA and bindings with it), as the guide says.
     if (previous !== undefined && previous !== key) gone(state, ref, kind, options.now, server.spec.prune);
@@ -62,14 +62,14 @@ export async function pushChanges(options: PushOptions): Promise<PushResult> {
     const refusal = admissionFailure(object, { organizations, server: `${namespace}/${server.metadata.name}` }) ??
       (sharer ? `${sharer.replace('/', ' ')} is written to the same Casdoor ${kind === 'CasdoorUser' ? 'user' : 'group'} ${key}` : undefined);
     if (refusal) {
-      state.writtenTo.delete(ref);
+      state.dropTarget(ref);
       state.inSync.delete(ref);
       record(state, options, { kind, name, reason: refusal });
       continue;
     }
     state.deletions.delete(remoteRef(kind, key));
-    state.writtenTo.set(ref, key);
-    if (state.inSync.get(ref) === specFingerprint(object.spec)) continue;
+    state.setTarget(ref, key);
+    if (state.inSync.get(ref) === fingerprintOf(object)) continue;
     const target = remoteRef(kind, key);
     const foreign = state.foreign.get(target);
     if (foreign !== undefined) state.skipped.set(ref, { kind, name, reason: `${key} is managed by CasdoorServer ${foreign}` });
@@ -122,7 +122,7 @@ export async function pushChanges(options: PushOptions): Promise<PushResult> {
  * what it was written to becomes a deletion, if this server manages it and no other selected object writes it.
  */
 function gone(state: ServerState, ref: string, kind: PushKind, now: number, prune: boolean): void {
-  const key = state.writtenTo.get(ref);
+  const key = state.targetOf(ref);
   state.forgetObject(ref);
   if (key === undefined || !prune || !state.managed.has(remoteRef(kind, key)) || state.sharedTarget(ref, kind, key)) return;
   const [owner, ...rest] = key.split('/');
@@ -134,7 +134,7 @@ function gone(state: ServerState, ref: string, kind: PushKind, now: number, prun
 function written(state: ServerState, object: SelectedObject): void {
   const ref = objectRef(object.kind, object.name);
   const target = remoteRef(object.kind, remoteKey(object.spec));
-  state.inSync.set(ref, specFingerprint(object.spec));
+  state.inSync.set(ref, fingerprintOf(object));
   state.unmanaged.delete(target);
   state.managed.set(target, object.kind === 'CasdoorGroup' ? { parent: `${String(object.spec['owner'])}/${String(object.spec['parentId'])}` } : NO_PARENT);
   state.skipped.delete(ref);

@@ -70,7 +70,7 @@ export class CasdoorServerReconciler implements Reconciler {
 
   /** Whether the server pushed the object: a change of it concerns the server even once it is no longer selected. */
   hasWritten(serverKey: string, kind: PushKind, name: string): boolean {
-    return this.#states.get(serverKey)?.writtenTo.has(objectRef(kind, name)) ?? false;
+    return this.#states.get(serverKey)?.targetOf(objectRef(kind, name)) !== undefined;
   }
 
   async reconcile(key: string, signal: AbortSignal): Promise<Result> {

@@ -1,7 +1,6 @@
 import type { PushFailure, SelectionCounts } from '../api/casdoor-server.ts';
 import type { CasdoorClient } from '../casdoor/client.ts';
-import type { PushKind, SelectedObject } from './objects.ts';
-import { specFingerprint } from './objects.ts';
+import { fingerprintOf, type PushKind, type SelectedObject } from './objects.ts';
 import type { Deletion } from './plan.ts';
 import type { BlockedDeletions, Standing } from './status.ts';
 
@@ -11,6 +10,11 @@ export const NO_PARENT: { parent?: string } = Object.freeze({});
 /** `kind/name` of an object in Kubernetes. */
 export function objectRef(kind: PushKind, name: string): string {
   return `${kind}/${name}`;
+}
+
+/** The kind of an `objectRef`. */
+function kindOf(ref: string): PushKind {
+  return ref.slice(0, ref.indexOf('/')) as PushKind;
 }
 
 /** `kind:owner/name` of an object in Casdoor. */
@@ -34,8 +38,10 @@ export class ServerState {
   readonly unmanaged = new Set<string>();
   /** Casdoor objects with another server's mark: never written. */
   readonly foreign = new Map<string, string>();
-  /** Selected object -> the Casdoor object it was written to (`owner/name`). */
-  readonly writtenTo = new Map<string, string>();
+  /** Selected object -> the Casdoor object it is written to (`owner/name`). */
+  readonly #targets = new Map<string, string>();
+  /** The other way round, by `remoteRef`: which selected objects write each Casdoor object. */
+  readonly #writers = new Map<string, Set<string>>();
   /** Selected object -> the fingerprint of its spec as Casdoor holds it. */
   readonly inSync = new Map<string, string>();
   /** Selected objects not written, and why. */
@@ -66,7 +72,7 @@ export class ServerState {
       const counts = { selected: objects.length, inSync: 0, failed: 0, skipped: 0 };
       for (const object of objects) {
         const ref = objectRef(object.kind, object.name);
-        if (this.inSync.get(ref) === specFingerprint(object.spec)) counts.inSync++;
+        if (this.inSync.get(ref) === fingerprintOf(object)) counts.inSync++;
         else if (this.failures.has(ref)) counts.failed++;
         else if (this.skipped.has(ref)) counts.skipped++;
       }
@@ -76,15 +82,47 @@ export class ServerState {
     return { users: count(users), groups: count(groups), failures, ...(this.blocked && { blocked: this.blocked }) };
   }
 
-  /** Whether another selected object than `ref` is written to the Casdoor object `key` of `kind`. */
+  /** The Casdoor object (`owner/name`) the selected object `ref` is written to, if any. */
+  targetOf(ref: string): string | undefined {
+    return this.#targets.get(ref);
+  }
+
+  /** Records that the selected object `ref` is written to the Casdoor object `key`. */
+  setTarget(ref: string, key: string): void {
+    this.dropTarget(ref);
+    this.#targets.set(ref, key);
+    const target = remoteRef(kindOf(ref), key);
+    let writers = this.#writers.get(target);
+    if (!writers) this.#writers.set(target, (writers = new Set()));
+    writers.add(ref);
+  }
+
+  /** Forgets what `ref` is written to. */
+  dropTarget(ref: string): void {
+    const key = this.#targets.get(ref);
+    if (key === undefined) return;
+    this.#targets.delete(ref);
+    const target = remoteRef(kindOf(ref), key);
+    const writers = this.#writers.get(target);
+    writers?.delete(ref);
+    if (writers?.size === 0) this.#writers.delete(target);
+  }
+
+  /** Forgets every target, before a full comparison records them anew. */
+  clearTargets(): void {
+    this.#targets.clear();
+    this.#writers.clear();
+  }
+
+  /** Another selected object than `ref` written to the Casdoor object `key` of `kind`, if one is. */
   sharedTarget(ref: string, kind: PushKind, key: string): string | undefined {
-    for (const [other, target] of this.writtenTo) if (other !== ref && target === key && other.startsWith(`${kind}/`)) return other;
+    for (const other of this.#writers.get(remoteRef(kind, key)) ?? []) if (other !== ref) return other;
     return undefined;
   }
 
   /** Forgets what a selected object was, once it is gone from the selection. */
   forgetObject(ref: string): void {
-    this.writtenTo.delete(ref);
+    this.dropTarget(ref);
     this.inSync.delete(ref);
     this.failures.delete(ref);
     this.skipped.delete(ref);

@@ -35,13 +35,16 @@ const MAX_BACKOFF_MS = 60_000;
 function toCachedObject(kind: PushKind) {
   return (object: KubernetesObject): CachedObject & KubernetesObject => {
     const metadata = object.metadata ?? {};
+    const spec = (object as { spec?: Record<string, unknown> }).spec ?? {};
     return {
       kind,
       name: metadata.name ?? '',
       ...(metadata.uid && { uid: metadata.uid }),
       ...(metadata.resourceVersion && { resourceVersion: metadata.resourceVersion }),
       ...(metadata.labels && { labels: metadata.labels }),
-      spec: (object as { spec?: Record<string, unknown> }).spec ?? {},
+      spec,
+      // Once per version of the object, not at every push that reads it.
+      fingerprint: specFingerprint(spec),
       metadata: { name: metadata.name ?? '', ...(metadata.namespace && { namespace: metadata.namespace }) },
     };
   };
@@ -133,7 +136,7 @@ export function casdoorServerController(wiring: CasdoorServerWiring): { controll
         if (informer.hasSynced()) changed(object);
       },
       update: (before, after) => {
-        if (specFingerprint(before.spec) !== specFingerprint(after.spec) || JSON.stringify(before.labels ?? {}) !== JSON.stringify(after.labels ?? {})) changed(after);
+        if (before.fingerprint !== after.fingerprint || JSON.stringify(before.labels ?? {}) !== JSON.stringify(after.labels ?? {})) changed(after);
       },
       delete: changed,
     });

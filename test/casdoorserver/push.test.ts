@@ -36,7 +36,7 @@ function compared(casdoor: CasdoorStandIn): { state: ServerState; objects: Map<s
     casdoor.store.addUser({ ...object.spec, properties: { [MANAGED_BY_PROPERTY]: MARK } });
     objects.set(object.name, object);
     state.managed.set(remoteRef('CasdoorUser', `acme/u${i}`), {});
-    state.writtenTo.set(`CasdoorUser/${object.name}`, `acme/u${i}`);
+    state.setTarget(`CasdoorUser/${object.name}`, `acme/u${i}`);
   }
   state.compared = true;
   return { state, objects };
