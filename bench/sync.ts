@@ -335,7 +335,9 @@ class Kube {
   async waitForGarbageCollector(namespace: string, like: DesiredObject, log: (line: string) => void): Promise<void> {
     const started = performance.now();
     const name = 'garbage-collector-probe';
-    await new KubeObjectWriter(this.kc).create(namespace, { ...like, name, ownerReference: { ...like.ownerReference, name: 'never-existed', uid: randomUUID() } });
+    // Field by field: a desired user's spec, labels and owner are getters, which a spread would drop.
+    const orphan = { kind: like.kind, name, labels: like.labels, spec: like.spec, fingerprint: like.fingerprint, isForbidden: like.isForbidden, ownerReference: { ...like.ownerReference, name: 'never-existed', uid: randomUUID() } };
+    await new KubeObjectWriter(this.kc).create(namespace, orphan);
     await waitFor('the garbage collector to collect an orphan', async () => {
       try {
         await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: CASDOOR_USER_PLURAL, name });

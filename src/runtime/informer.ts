@@ -83,7 +83,7 @@ export class Informer<T extends KubernetesObject> {
   readonly #healthyWatchMs: number;
   readonly #handlers = new Set<EventHandlers<T>>();
   readonly #stop = new AbortController();
-  #cache = new Map<string, T>();
+  readonly #cache = new Map<string, T>();
   #resourceVersion = '';
   #state: InformerState = InformerState.Pending;
   #hasSynced = false;
@@ -236,9 +236,14 @@ export class Informer<T extends KubernetesObject> {
     await sleep(this.#clock, delayMs, this.#stop.signal);
   }
 
-  /** Lists every page, then replaces the cache, telling handlers what differs from what they saw. */
+  /**
+   * Lists every page and brings the cache up to date in place, telling handlers what differs from
+   * what they saw; what the list no longer holds is deleted once the last page is in. In place, not
+   * into a second map: at 100,000 objects, a second copy of the cache for the length of a relist
+   * is what would exhaust the heap.
+   */
   async #relist(): Promise<void> {
-    const fresh = new Map<string, T>();
+    const listed = new Set<string>();
     let token: string | undefined;
     let resourceVersion = '';
     do {
@@ -247,24 +252,24 @@ export class Informer<T extends KubernetesObject> {
       for (const raw of page.items) {
         const key = objectKey(raw);
         const obj = key === undefined ? undefined : this.#transformed(raw);
-        if (key !== undefined && obj !== undefined) fresh.set(key, obj);
+        if (key === undefined || obj === undefined) continue;
+        listed.add(key);
+        const old = this.#cache.get(key);
+        this.#cache.set(key, obj);
+        if (old === undefined) this.#emit('add', obj);
+        else if (changed(old, obj)) this.#emit('update', old, obj);
       }
       resourceVersion = page.resourceVersion;
       token = page.continue;
     } while (token);
 
-    const previous = this.#cache;
-    this.#cache = fresh;
+    for (const [key, old] of this.#cache) {
+      if (listed.has(key)) continue;
+      this.#cache.delete(key);
+      this.#emit('delete', old);
+    }
     this.#resourceVersion = resourceVersion;
-    for (const [key, obj] of fresh) {
-      const old = previous.get(key);
-      if (old === undefined) this.#emit('add', obj);
-      else if (changed(old, obj)) this.#emit('update', old, obj);
-    }
-    for (const [key, old] of previous) {
-      if (!fresh.has(key)) this.#emit('delete', old);
-    }
-    this.#logger.info({ objects: fresh.size, resourceVersion }, this.#hasSynced ? 'relisted' : 'listed');
+    this.#logger.info({ objects: this.#cache.size, resourceVersion }, this.#hasSynced ? 'relisted' : 'listed');
     if (!this.#hasSynced) {
       this.#hasSynced = true;
       this.#markSynced();
