@@ -1,16 +1,18 @@
 import { type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { CASDOOR_GROUP_PLURAL } from './api/casdoor-group.ts';
-import { CASDOOR_USER_PLURAL } from './api/casdoor-user.ts';
+import { CASDOOR_GROUP_KIND, CASDOOR_GROUP_PLURAL } from './api/casdoor-group.ts';
+import { CASDOOR_USER_KIND, CASDOOR_USER_PLURAL } from './api/casdoor-user.ts';
 import { GROUP, LABEL_SYNCER, VERSION } from './api/group.ts';
 import { WECOM_SYNCER_PLURAL, type WeComSyncer, type WeComSyncerStatus } from './api/wecom-syncer.ts';
-import { casdoorServerController } from './casdoorserver/wiring.ts';
+import type { CachedObject } from './casdoorserver/reconciler.ts';
+import { casdoorServerController, toCachedObject } from './casdoorserver/wiring.ts';
 import { Controller, enqueueForReconcile, Informer, kubeListWatch, Manager, WorkQueue } from './runtime/index.ts';
 import { KubeEventRecorder } from './runtime/events.ts';
 import { RuntimeMetrics } from './runtime/metrics.ts';
 import { kubeSecretReader } from './secrets/reader.ts';
 import { kubeStatusWriter } from './shared/kube-status.ts';
+import type { ManagedKind } from './syncer/desired.ts';
 import { SyncerMetrics } from './syncer/metrics.ts';
 import { KubeObjectWriter } from './syncer/object-writer.ts';
 import { OwnedIndex } from './syncer/owned-index.ts';
@@ -31,6 +33,13 @@ export interface OperatorOptions {
   /** Where the metrics go; a registry of its own by default. */
   registry?: Registry;
 }
+
+/**
+ * A CasdoorUser or CasdoorGroup as the operator's one cache of it holds it:
+ * the WeComSyncer controller's view and the CasdoorServer controller's in one
+ * object, so each object is listed, watched and kept in memory once.
+ */
+type CasdoorObject = StoredObject & CachedObject;
 
 /** The first retry of a failing syncer; it doubles from here. Each retry fetches WeCom again. */
 const BASE_BACKOFF_MS = 2000;
@@ -58,18 +67,19 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
         logger,
       }),
   );
-  const ownedInformers = (plural: string) =>
+  // Every object, not only a syncer's: a CasdoorServer pushes hand-written ones too.
+  const objectInformers = (kind: ManagedKind, plural: string) =>
     scopes.map(
       (namespace) =>
-        new Informer<StoredObject>({
+        new Informer<CasdoorObject>({
           name: `${plural}${namespace ? `/${namespace}` : ''}`,
-          listWatch: kubeListWatch(kc, resource(plural), { labelSelector: LABEL_SYNCER, ...(namespace && { namespace }) }),
-          transform: toStoredObject,
+          listWatch: kubeListWatch(kc, resource(plural), namespace ? { namespace } : {}),
+          transform: (raw): CasdoorObject => ({ ...toCachedObject(kind, raw), ...toStoredObject(raw), kind }),
           logger,
         }),
     );
-  const userInformers = ownedInformers(CASDOOR_USER_PLURAL);
-  const groupInformers = ownedInformers(CASDOOR_GROUP_PLURAL);
+  const userInformers = objectInformers(CASDOOR_USER_KIND, CASDOOR_USER_PLURAL);
+  const groupInformers = objectInformers(CASDOOR_GROUP_KIND, CASDOOR_GROUP_PLURAL);
 
   const users = new OwnedIndex();
   const groups = new OwnedIndex();
@@ -105,50 +115,45 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
     // Our own status writes change neither generation nor annotations: they must not queue a sync again.
     informer.addHandlers(enqueueForReconcile(queue));
   }
-  // Owned objects: keep the index, and queue the owner when an object no
+  // Objects a syncer owns: keep its index, and queue the syncer when one no
   // longer matches what its last sync wrote (edited or deleted by hand).
-  const watchOwned = (informer: Informer<StoredObject>, index: OwnedIndex, pick: 'users' | 'groups'): void => {
-    const check = (object: StoredObject, deleted: boolean, initial = false): void => {
-      const key = OwnedIndex.ownerKey(object);
-      const desired = reconciler.desired(key);
-      if (!desired) {
-        // No sync of this process to compare with yet. Adds from the first list
-        // are no edits; a later change or delete is, and the reconciler
-        // answers it with a rate-limited sync.
-        if (!initial) {
-          reconciler.editedByHand(key);
-          queue.add(key);
-        }
-        return;
-      }
-      const wanted = desired[pick].get(object.metadata.name);
-      if (wanted && (deleted || wanted.fingerprint !== object.fingerprint)) queue.add(key);
+  const watchOwned = (informer: Informer<CasdoorObject>, index: OwnedIndex, kind: ManagedKind): void => {
+    const owned = (object: CasdoorObject): boolean => object.metadata.labels[LABEL_SYNCER] !== '';
+    const changed = (key: string, before: StoredObject | undefined, after: StoredObject | undefined, firstList = false): void => {
+      if (reconciler.ownedObjectChanged(key, kind, before, after, firstList)) queue.add(key);
     };
     informer.addHandlers({
       add: (object) => {
+        if (!owned(object)) return;
         index.upsert(object);
-        check(object, false, !informer.hasSynced());
+        changed(OwnedIndex.ownerKey(object), undefined, object, !informer.hasSynced());
       },
       update: (before, after) => {
-        // Relabelled to another syncer by hand: it leaves the old syncer's index.
-        if (OwnedIndex.ownerKey(before) !== OwnedIndex.ownerKey(after)) {
+        const was = owned(before) ? OwnedIndex.ownerKey(before) : undefined;
+        const is = owned(after) ? OwnedIndex.ownerKey(after) : undefined;
+        // Relabelled to another syncer (or none) by hand: it leaves the old syncer's index.
+        if (was !== undefined && was !== is) {
           index.remove(before);
-          check(before, true);
+          changed(was, before, undefined);
         }
+        if (is === undefined) return;
         index.upsert(after);
-        check(after, false);
+        changed(is, was === is ? before : undefined, after);
       },
       delete: (object) => {
+        if (!owned(object)) return;
         index.remove(object);
-        check(object, true);
+        changed(OwnedIndex.ownerKey(object), object, undefined);
       },
     });
   };
-  for (const informer of userInformers) watchOwned(informer, users, 'users');
-  for (const informer of groupInformers) watchOwned(informer, groups, 'groups');
+  for (const informer of userInformers) watchOwned(informer, users, CASDOOR_USER_KIND);
+  for (const informer of groupInformers) watchOwned(informer, groups, CASDOOR_GROUP_KIND);
 
-  // The CasdoorServer controller: a second controller on the same runtime, with informers of its own.
-  const servers = casdoorServerController({ kc, logger, registry, runtimeMetrics, scopes, events, concurrency: options.concurrency });
+  // The CasdoorServer controller: a second controller on the same runtime, reading the same caches.
+  const servers = casdoorServerController({
+    kc, logger, registry, runtimeMetrics, scopes, events, concurrency: options.concurrency, users: userInformers, groups: groupInformers,
+  });
 
   const manager = new Manager({
     logger,

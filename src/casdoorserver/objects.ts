@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { RemoteGroup, RemoteUser } from '../casdoor/client.ts';
+import { shortDigest } from '../shared/digest.ts';
 
 /** The property that marks what a CasdoorServer manages in Casdoor: its value names the namespace and server. */
 export const MANAGED_BY_PROPERTY = 'casdoor.org/managed-by';
@@ -23,7 +23,7 @@ export interface SelectedObject {
   /** Casdoor's field names; `owner` and `name` identify the object in Casdoor. */
   spec: Record<string, unknown>;
   /** {@link specFingerprint} of the spec, when the cache computed it once for this version. */
-  fingerprint?: string;
+  specFingerprint?: string;
 }
 
 /** The mark of the server `namespace/name`. */
@@ -83,12 +83,12 @@ function sameValue(wanted: unknown, held: unknown): boolean {
 }
 
 /** The fingerprint of an object's spec: the cached one, or computed now. */
-export function fingerprintOf(object: Pick<SelectedObject, 'spec' | 'fingerprint'>): string {
-  return object.fingerprint ?? specFingerprint(object.spec);
+export function fingerprintOf(object: Pick<SelectedObject, 'spec' | 'specFingerprint'>): string {
+  return object.specFingerprint ?? specFingerprint(object.spec);
 }
 
 /** A digest of a spec: whether an object changed since it was last written. */
 export function specFingerprint(spec: Record<string, unknown>): string {
   const fields = Object.keys(spec).sort().map((field) => [field, spec[field]]);
-  return createHash('sha256').update(JSON.stringify(fields)).digest('base64url').slice(0, 22);
+  return shortDigest(JSON.stringify(fields));
 }

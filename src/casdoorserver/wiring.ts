@@ -1,9 +1,8 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { CASDOOR_GROUP_KIND, CASDOOR_GROUP_PLURAL } from '../api/casdoor-group.ts';
 import { CASDOOR_SERVER_PLURAL, type CasdoorServer, type CasdoorServerStatus } from '../api/casdoor-server.ts';
-import { CASDOOR_USER_KIND, CASDOOR_USER_PLURAL } from '../api/casdoor-user.ts';
+import { CASDOOR_USER_KIND } from '../api/casdoor-user.ts';
 import { GROUP, VERSION } from '../api/group.ts';
 import { CasdoorClient } from '../casdoor/client.ts';
 import { Controller, enqueueForReconcile, type EventRecorder, Informer, kubeListWatch, objectKey, WorkQueue } from '../runtime/index.ts';
@@ -25,6 +24,9 @@ export interface CasdoorServerWiring {
   scopes: ReadonlyArray<string | undefined>;
   events: EventRecorder;
   concurrency: number;
+  /** The caches of CasdoorUsers and CasdoorGroups, one per scope; the WeComSyncer controller reads them too. */
+  users: ReadonlyArray<Informer<CachedObject & KubernetesObject>>;
+  groups: ReadonlyArray<Informer<CachedObject & KubernetesObject>>;
 }
 
 /** The first retry of a failing server; it doubles up to a minute. */
@@ -32,21 +34,19 @@ const BASE_BACKOFF_MS = 2000;
 const MAX_BACKOFF_MS = 60_000;
 
 /** Reduces a CasdoorUser or CasdoorGroup to what a push needs: its spec and labels. */
-function toCachedObject(kind: PushKind) {
-  return (object: KubernetesObject): CachedObject & KubernetesObject => {
-    const metadata = object.metadata ?? {};
-    const spec = (object as { spec?: Record<string, unknown> }).spec ?? {};
-    return {
-      kind,
-      name: metadata.name ?? '',
-      ...(metadata.uid && { uid: metadata.uid }),
-      ...(metadata.resourceVersion && { resourceVersion: metadata.resourceVersion }),
-      ...(metadata.labels && { labels: metadata.labels }),
-      spec,
-      // Once per version of the object, not at every push that reads it.
-      fingerprint: specFingerprint(spec),
-      metadata: { name: metadata.name ?? '', ...(metadata.namespace && { namespace: metadata.namespace }) },
-    };
+export function toCachedObject(kind: PushKind, object: KubernetesObject): CachedObject & KubernetesObject {
+  const metadata = object.metadata ?? {};
+  const spec = (object as { spec?: Record<string, unknown> }).spec ?? {};
+  return {
+    kind,
+    name: metadata.name ?? '',
+    ...(metadata.uid && { uid: metadata.uid }),
+    ...(metadata.resourceVersion && { resourceVersion: metadata.resourceVersion }),
+    ...(metadata.labels && { labels: metadata.labels }),
+    spec,
+    // Once per version of the object, not at every push that reads it.
+    specFingerprint: specFingerprint(spec),
+    metadata: { name: metadata.name ?? '', ...(metadata.namespace && { namespace: metadata.namespace }) },
   };
 }
 
@@ -66,14 +66,7 @@ export function casdoorServerController(wiring: CasdoorServerWiring): { controll
     transform: (object) => object,
     logger,
   }));
-  const objectInformers = (kind: PushKind, plural: string) => scopes.map((namespace) => new Informer<CachedObject & KubernetesObject>({
-    name: `${named(plural, namespace)} (all)`,
-    listWatch: kubeListWatch(kc, resource(plural), namespace ? { namespace } : {}),
-    transform: toCachedObject(kind),
-    logger,
-  }));
-  const users = objectInformers(CASDOOR_USER_KIND, CASDOOR_USER_PLURAL);
-  const groups = objectInformers(CASDOOR_GROUP_KIND, CASDOOR_GROUP_PLURAL);
+  const { users, groups } = wiring;
   const informersOf = (kind: PushKind) => (kind === CASDOOR_USER_KIND ? users : groups);
 
   const metrics = new CasdoorServerMetrics(wiring.registry);
@@ -136,10 +129,10 @@ export function casdoorServerController(wiring: CasdoorServerWiring): { controll
         if (informer.hasSynced()) changed(object);
       },
       update: (before, after) => {
-        if (before.fingerprint !== after.fingerprint || JSON.stringify(before.labels ?? {}) !== JSON.stringify(after.labels ?? {})) changed(after);
+        if (before.specFingerprint !== after.specFingerprint || JSON.stringify(before.labels ?? {}) !== JSON.stringify(after.labels ?? {})) changed(after);
       },
       delete: changed,
     });
   }
-  return { controller, informers: [...serverInformers, ...users, ...groups] as Informer<KubernetesObject>[], reconciler };
+  return { controller, informers: serverInformers, reconciler };
 }

@@ -35,7 +35,7 @@ export interface ApplyOptions {
  * Carries out a plan with a bounded number of writes in flight. A write that
  * fails is counted and does not stop the others.
  */
-export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<ApplyCounts> {
+export async function applyPlan(plan: Pick<Plan, 'create' | 'update' | 'remove'>, options: ApplyOptions): Promise<ApplyCounts> {
   const { namespace, kind, writer } = options;
   const counts: ApplyCounts = { created: 0, updated: 0, removed: 0, failed: 0 };
   const jobs: Array<{ name: string; run: () => Promise<void>; count: keyof ApplyCounts }> = [

@@ -40,7 +40,7 @@ export function planSync(input: PlanInput): Plan {
   let forbidden = 0;
   for (const [name, desired] of input.desired) {
     const stored = input.stored.get(name);
-    if ((desired.spec as { isForbidden?: boolean }).isForbidden) forbidden++;
+    if (desired.isForbidden) forbidden++;
     if (!stored) create.push(desired);
     else if (stored.fingerprint !== desired.fingerprint) update.push(desired);
     else unchanged++;
@@ -74,5 +74,44 @@ export function planSync(input: PlanInput): Plan {
     forbidden,
   };
   if (blocked) plan.blockedRemovals = { wanted: gone.length, limit };
+  return plan;
+}
+
+/** What putting back hand edits writes, for one kind. */
+export interface RepairPlan {
+  create: DesiredObject[];
+  update: DesiredObject[];
+  /** Objects that no longer match, with no version known to put back: only a sync can. */
+  unknown: string[];
+}
+
+/** Inputs of {@link planRepair}. */
+export interface RepairInput {
+  /** What the last sync wrote: fingerprints by name. */
+  wanted: ReadonlyMap<string, string>;
+  stored: ReadonlyMap<string, StoredObject>;
+  /** Objects seen edited or deleted by hand, each with its last version that still matched, when known. */
+  edited: ReadonlyMap<string, StoredObject | undefined> | undefined;
+  /** The desired object a matching stored version stands for. */
+  toDesired(stored: StoredObject): DesiredObject;
+}
+
+/**
+ * Plans to put back each object seen edited or deleted by hand that still
+ * does not match what the last sync wrote, from its last version that did.
+ * Pure. Only objects the cache showed changing are looked at: one the sync
+ * wrote that the cache has not shown yet is no edit.
+ */
+export function planRepair(input: RepairInput): RepairPlan {
+  const plan: RepairPlan = { create: [], update: [], unknown: [] };
+  for (const [name, saved] of input.edited ?? []) {
+    const fingerprint = input.wanted.get(name);
+    const stored = input.stored.get(name);
+    if (fingerprint === undefined || stored?.fingerprint === fingerprint) continue;
+    const desired = saved?.fingerprint === fingerprint ? input.toDesired(saved) : undefined;
+    if (!desired || desired.fingerprint !== fingerprint) plan.unknown.push(name);
+    else if (stored) plan.update.push(desired);
+    else plan.create.push(desired);
+  }
   return plan;
 }

@@ -11,13 +11,14 @@ import type { DepartmentListing, WeComClient } from '../wecom/client.ts';
 import { isWeComError, type WeComError, WeComErrorReason } from '../wecom/errors.ts';
 import { fetchOrganization, type Organization } from '../wecom/fetch.ts';
 import { applyPlan, type ApplyCounts, DEFAULT_WRITE_CONCURRENCY } from './apply.ts';
-import { type DesiredState, desiredGroups, desiredUsers, type ManagedKind } from './desired.ts';
+import { type DesiredObject, desiredGroups, desiredObject, desiredUsers, fingerprints, type ManagedKind, managedLabels, ownerReferenceTo, type Wanted } from './desired.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { assertCredentialsMayGo, type Credentials, readCredentials, stallInputs } from './credentials.ts';
 import { type ObjectWriter, statusOf } from './object-writer.ts';
 import { OwnStatuses } from '../shared/own-status.ts';
 import type { OwnedIndex } from './owned-index.ts';
-import { type Plan, planSync } from './plan.ts';
+import { type Plan, planRepair, planSync } from './plan.ts';
+import type { StoredObject } from './stored.ts';
 import { decideSync, intervalMs, stalledRecheckMs, SyncTrigger } from '../shared/schedule.ts';
 import { finalStatus, progressStatus, type SyncOutcome } from './status.ts';
 import { StatusChannel } from './status-channel.ts';
@@ -79,10 +80,16 @@ export class WeComSyncerReconciler implements Reconciler {
   readonly #deps: SyncerDeps;
   readonly #now: () => Date;
   /**
-   * Per syncer: what its syncs wrote, so hand edits are put back between syncs: the users of the
-   * last complete sync and the groups of the last department listing (written while members are fetched).
+   * Per syncer: what its syncs wrote, so hand edits are told from its own writes: the users of
+   * the last complete sync and the groups of the last department listing (written while members are fetched).
    */
-  readonly #desired = new Map<string, DesiredState>();
+  readonly #wanted = new Map<string, Wanted>();
+  /**
+   * Per syncer and kind: objects seen edited or deleted by hand since its last sync, each with its
+   * last version that still matched `#wanted` (what is put back), when the cache showed one.
+   * Emptied by the next sync of that kind.
+   */
+  readonly #edited = new Map<string, Record<ManagedKind, Map<string, StoredObject | undefined>>>();
   /** Syncers with hand edits this process could not judge yet. */
   readonly #editedByHand = new Set<string>();
   /** When a sync for hand edits last ran, per syncer: such syncs are rate-limited. */
@@ -96,22 +103,34 @@ export class WeComSyncerReconciler implements Reconciler {
   }
 
   /**
-   * Notes that an owned object of `key` was changed or deleted while this
-   * process has no sync of its own to compare with (it just restarted).
+   * Told by the cache of each change of an object the syncer `key` owns: its
+   * version before and after (after undefined: deleted). Returns whether the
+   * syncer must reconcile: the object no longer matches what this process's
+   * last sync wrote, or this process has not synced yet (it just restarted)
+   * and the change is not an add of the cache's first list.
    */
-  editedByHand(key: string): void {
-    this.#editedByHand.add(key);
-  }
-
-  /** What the last sync of `key` wanted, if this process ran one: for spotting hand edits. */
-  desired(key: string): DesiredState | undefined {
-    return this.#desired.get(key);
+  ownedObjectChanged(key: string, kind: ManagedKind, before: StoredObject | undefined, after: StoredObject | undefined, firstList = false): boolean {
+    const wanted = this.#wanted.get(key);
+    if (!wanted) {
+      if (firstList) return false;
+      this.#editedByHand.add(key);
+      return true;
+    }
+    const name = (after ?? before)?.metadata.name;
+    const fingerprint = name === undefined ? undefined : wantedOf(wanted, kind).get(name);
+    if (name === undefined || fingerprint === undefined || after?.fingerprint === fingerprint) return false;
+    let edited = this.#edited.get(key);
+    if (!edited) this.#edited.set(key, (edited = { CasdoorUser: new Map(), CasdoorGroup: new Map() }));
+    const matching = before?.fingerprint === fingerprint ? before : edited[kind].get(name);
+    edited[kind].set(name, matching);
+    return true;
   }
 
   async reconcile(key: string, signal: AbortSignal): Promise<Result> {
     const cached = this.#deps.getSyncer(key);
     if (!cached || cached.metadata.deletionTimestamp) {
-      this.#desired.delete(key);
+      this.#wanted.delete(key);
+      this.#edited.delete(key);
       this.#editedByHand.delete(key);
       this.#handSyncAt.delete(key);
       this.#ownStatuses.forget(key);
@@ -134,18 +153,16 @@ export class WeComSyncerReconciler implements Reconciler {
       if (!(await this.#credentialsChanged(syncer, stalled.reason, logger))) return { requeueAfterMs: stalledRecheckMs(stalled.lastTransitionTime, now) };
       trigger = SyncTrigger.SecretChanged;
     }
-    if (!trigger && !this.#desired.has(key) && this.#editedByHand.has(key) && !syncer.spec.suspend) {
-      // Hand edits seen before this process ran a sync: only a sync knows what to put back.
+    if (!trigger) {
+      const untilDue = { requeueAfterMs: Math.max(1000, decision.nextSyncAt.getTime() - now.getTime()) };
+      if (syncer.spec.suspend || !(await this.#putBackHandEdits(key, syncer, logger, signal))) return untilDue;
+      // Hand edits only a sync can put back: seen before this process ran a sync, or with no version known.
       const since = now.getTime() - (this.#handSyncAt.get(key) ?? 0);
-      if (since >= HAND_EDIT_SYNC_MIN_MS) trigger = SyncTrigger.EditedByHand;
-      else return { requeueAfterMs: HAND_EDIT_SYNC_MIN_MS - since };
+      if (since < HAND_EDIT_SYNC_MIN_MS) return { requeueAfterMs: Math.min(untilDue.requeueAfterMs, HAND_EDIT_SYNC_MIN_MS - since) };
+      trigger = SyncTrigger.EditedByHand;
     }
     if (trigger === SyncTrigger.EditedByHand) this.#handSyncAt.set(key, now.getTime());
     this.#editedByHand.delete(key);
-    if (!trigger) {
-      await this.#repair(key, syncer, logger, signal);
-      return { requeueAfterMs: Math.max(1000, decision.nextSyncAt.getTime() - now.getTime()) };
-    }
 
     logger.info({ trigger }, syncer.spec.suspend ? 'testing the connection (suspended)' : 'sync starting');
     const request = syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT];
@@ -281,7 +298,7 @@ export class WeComSyncerReconciler implements Reconciler {
     // members are fetched, which is mostly waiting on WeCom. Removals wait for a complete fetch.
     const groups = desiredGroups(syncer, listing.departments);
     // Kept before writing, so the watch events of our own writes already match it and queue nothing.
-    this.#desired.set(key, { ...(this.#desired.get(key) ?? { users: new Map(), protectedUsers: new Set(), unidentifiedRejects: 0 }), groups });
+    this.#want(key, CASDOOR_GROUP_KIND, fingerprints(groups));
     const groupWrites = planSync({ desired: groups, stored: this.#deps.groups.of(key), policy: 'Keep', maxRemovals: 0 });
     total = writes(groupWrites);
     const groupsWritten = apply(groupWrites, CASDOOR_GROUP_KIND);
@@ -312,8 +329,8 @@ export class WeComSyncerReconciler implements Reconciler {
       logger.info({ count: organization.hiddenUserIds.length, sample: organization.hiddenUserIds.slice(0, 20) }, 'members exist in WeCom that the app secret cannot see; widen the app\'s visible scope to sync them');
     }
 
-    const desired: DesiredState = { ...desiredUsers(syncer, organization), groups };
-    this.#desired.set(key, desired);
+    const desired = desiredUsers(syncer, organization);
+    this.#want(key, CASDOOR_USER_KIND, fingerprints(desired.users));
     if (desired.unidentifiedRejects > 0) {
       logger.warn({ count: desired.unidentifiedRejects }, 'member records without a usable userid: nobody is removed in this sync');
     }
@@ -360,20 +377,39 @@ export class WeComSyncerReconciler implements Reconciler {
     };
   }
 
-  /** Puts back objects edited or deleted by hand since the last sync, from what that sync wanted. */
-  async #repair(key: string, syncer: WeComSyncer, logger: Logger, signal: AbortSignal): Promise<void> {
-    const desired = this.#desired.get(key);
-    if (!desired || syncer.spec.suspend) return;
+  /** Records what a sync writes of one kind; versions saved to put back before it are no longer wanted. */
+  #want(key: string, kind: ManagedKind, wanted: Map<string, string>): void {
+    const known = this.#wanted.get(key) ?? { users: new Map(), groups: new Map() };
+    this.#wanted.set(key, kind === CASDOOR_USER_KIND ? { ...known, users: wanted } : { ...known, groups: wanted });
+    this.#edited.get(key)?.[kind].clear();
+  }
+
+  /**
+   * Puts back objects edited or deleted by hand since the last sync, each from
+   * its last version that matched. Returns whether some need a sync instead:
+   * this process has not synced yet, or knows no version to put back.
+   */
+  async #putBackHandEdits(key: string, syncer: WeComSyncer, logger: Logger, signal: AbortSignal): Promise<boolean> {
+    const wanted = this.#wanted.get(key);
+    if (!wanted) return this.#editedByHand.has(key);
     const namespace = syncer.metadata.namespace ?? 'default';
-    for (const [kind, wanted, stored] of [
-      [CASDOOR_USER_KIND, desired.users, this.#deps.users.of(key)],
-      [CASDOOR_GROUP_KIND, desired.groups, this.#deps.groups.of(key)],
-    ] as const) {
-      const plan = planSync({ desired: wanted, stored, policy: 'Keep', maxRemovals: 0 });
+    const labels = managedLabels(syncer);
+    const owner = ownerReferenceTo(syncer);
+    let unknown = 0;
+    for (const [kind, stored] of [[CASDOOR_USER_KIND, this.#deps.users], [CASDOOR_GROUP_KIND, this.#deps.groups]] as const) {
+      const plan = planRepair({
+        wanted: wantedOf(wanted, kind),
+        stored: stored.of(key),
+        edited: this.#edited.get(key)?.[kind],
+        toDesired: (saved): DesiredObject => desiredObject(kind, saved.metadata.name, saved.spec as unknown as DesiredObject['spec'], labels, owner),
+      });
+      unknown += plan.unknown.length;
+      if (plan.unknown.length > 0) logger.info({ kind, objects: plan.unknown.slice(0, 20), count: plan.unknown.length }, 'objects changed by hand with no version known to put back: a sync will');
       if (plan.create.length + plan.update.length === 0) continue;
       logger.info({ kind, recreated: plan.create.map((o) => o.name), restored: plan.update.map((o) => o.name) }, 'putting back objects changed by hand');
-      await applyPlan(plan, { namespace, kind, writer: this.#deps.writer, removal: 'Keep', concurrency: 4, now: this.#now().toISOString(), signal });
+      await applyPlan({ ...plan, remove: [] }, { namespace, kind, writer: this.#deps.writer, removal: 'Keep', concurrency: 4, now: this.#now().toISOString(), signal });
     }
+    return unknown > 0;
   }
 
   #failure(thrown: unknown): Extract<SyncOutcome, { kind: 'failed' }> {
@@ -439,6 +475,10 @@ async function connect(client: WeComClient, signal: AbortSignal): Promise<Depart
   } catch (error) {
     throw isWeComError(error) ? new ConnectFailure(error) : error;
   }
+}
+
+function wantedOf(wanted: Wanted, kind: ManagedKind): Map<string, string> {
+  return kind === CASDOOR_USER_KIND ? wanted.users : wanted.groups;
 }
 
 function writes(plan: Plan): number {

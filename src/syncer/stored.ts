@@ -14,6 +14,12 @@ export interface StoredObject extends KubernetesObject {
     uid?: string;
     labels: { [LABEL_SYNCER]: string };
   };
+  /**
+   * The spec as stored. An object edited by hand is put back from its last
+   * version that matched its sync; the cache holds the spec anyway (the
+   * CasdoorServer pushes it), so keeping a reference costs nothing.
+   */
+  spec: Record<string, unknown>;
   /** {@link fingerprint} of the stored content. */
   fingerprint: string;
   isForbidden: boolean;
@@ -38,6 +44,7 @@ export function toStoredObject(object: KubernetesObject): StoredObject {
       uid: metadata.uid,
       labels: { [LABEL_SYNCER]: labels[LABEL_SYNCER] ?? '' },
     },
+    spec,
     fingerprint: fingerprint({ spec, labels: ownLabels, removed, ownerUid: owner?.uid }),
     isForbidden: spec.isForbidden === true,
     removed,

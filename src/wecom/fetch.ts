@@ -120,7 +120,8 @@ function mergeMembers(departments: Department[], listings: MemberListing[]): { m
       const folded = member.userid.toLowerCase();
       const known = byFolded.get(folded);
       if (!known) {
-        byFolded.set(folded, { ...member, departments: [...member.departments] });
+        // The listing's own record, not a copy: validation built it (and its departments) for this fetch alone.
+        byFolded.set(folded, member);
       } else if (known.userid !== member.userid) {
         const spellings = clashes.get(folded) ?? new Map([[known.userid, known.departments[0]]]);
         if (!spellings.has(member.userid)) spellings.set(member.userid, departments[index]?.id);

@@ -121,7 +121,9 @@ export function parseMember(raw: unknown, listedIn?: number): Parsed<Member> {
     }
   }
   if (listedIn !== undefined && !member.departments.includes(listedIn)) member.departments.push(listedIn);
-  return { ok: true, value: member };
+  // Copied once built: an object grown field by field, and an array grown by push, keep spare room,
+  // which a sync of 100,000 members holds until it ends (about 12 MB).
+  return { ok: true, value: { ...member, departments: member.departments.slice() } };
 }
 
 /** The userid of a raw record, when it has a usable one: lets a rejection name the member. */

@@ -45,6 +45,7 @@ export function desiredUser(name: string, fingerprint = `fp-${name}`, spec: Part
     ownerReference: { apiVersion: 'casdoor.org/v1alpha1', kind: 'WeComSyncer', name: 'acme', uid: 'uid-acme', controller: true },
     spec: { owner: 'acme', name, id: name, wecom: name, isForbidden: false, ...spec },
     fingerprint,
+    isForbidden: spec.isForbidden ?? false,
   };
 }
 
@@ -52,6 +53,7 @@ export function desiredUser(name: string, fingerprint = `fp-${name}`, spec: Part
 export function storedUser(name: string, options: { fingerprint?: string; isForbidden?: boolean; removed?: boolean } = {}): StoredObject {
   return {
     metadata: { name, namespace: 'casdoor', resourceVersion: '1', labels: { [LABEL_SYNCER]: 'acme' } },
+    spec: {},
     fingerprint: options.fingerprint ?? `fp-${name}`,
     isForbidden: options.isForbidden ?? false,
     removed: options.removed ?? false,
