@@ -12,6 +12,7 @@ import { KubeEventRecorder } from './runtime/events.ts';
 import { RuntimeMetrics } from './runtime/metrics.ts';
 import { kubeSecretReader } from './secrets/reader.ts';
 import { kubeStatusWriter } from './shared/kube-status.ts';
+import { shareStrings, StringPool } from './shared/string-pool.ts';
 import type { ManagedKind } from './syncer/desired.ts';
 import { SyncerMetrics } from './syncer/metrics.ts';
 import { KubeObjectWriter } from './syncer/object-writer.ts';
@@ -68,13 +69,17 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
       }),
   );
   // Every object, not only a syncer's: a CasdoorServer pushes hand-written ones too.
+  const strings = new StringPool();
   const objectInformers = (kind: ManagedKind, plural: string) =>
     scopes.map(
       (namespace) =>
         new Informer<CasdoorObject>({
           name: `${plural}${namespace ? `/${namespace}` : ''}`,
           listWatch: kubeListWatch(kc, resource(plural), namespace ? { namespace } : {}),
-          transform: (raw): CasdoorObject => ({ ...toCachedObject(kind, raw), ...toStoredObject(raw), kind }),
+          transform: (raw): CasdoorObject => {
+            shareStrings(raw, strings);
+            return { ...toCachedObject(kind, raw), ...toStoredObject(raw), kind };
+          },
           logger,
         }),
     );
