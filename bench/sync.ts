@@ -1,17 +1,25 @@
 /**
  * The scale benchmark (`npm run bench -- [--users N] [--departments D] [--latency-ms L] [--node-options O]
  * [--memory-limit Q]`):
- * on control planes of its own (in temp dirs) and the WeCom simulator, in this order,
+ * on control planes of its own (in temp dirs) and the WeCom simulator,
  * 1. floor: our own client creates N CasdoorUsers with the operator's write concurrency;
  * 2. initial sync, on a fresh control plane: from creating the WeComSyncer to Ready with N users;
- * 3. resync with nothing changed: time and writes (read from kube-apiserver's /metrics);
+ * 3. resync with nothing changed: time and writes (read from kube-apiserver's /metrics); then the operator's
+ *    V8 heap after a full GC, read through its inspector (heapAfterGcMB; its growth between two sizes is the README's bytes per member);
  * 4. one member changed: writes;
  * 5. WeCom calls per endpoint and tokens requested;
  * 6. fetch only: concurrent against serial;
  * 7. peak RSS (VmHWM) of the operator process, with both controllers at work;
- * 8. Casdoor: a floor, the CasdoorServer's push, a comparison with nothing changed, one change (bench/casdoor.ts).
+ * 8. Casdoor: a floor, the CasdoorServer's push, a comparison with nothing changed, one change (bench/casdoor.ts);
+ * 9. restart: the operator stopped (SIGTERM) and started again the same way, with every object stored:
+ *    seconds to ready (restartReadySeconds), CasdoorUser writes until 5 s of quiet (restartWrites, must be 0),
+ *    its peak RSS (restartPeakRssMB) and heap after a full GC (restartHeapAfterGcMB). The stand-in Casdoor
+ *    of 8 is gone by then, so its CasdoorServer only fails to connect.
+ * They run in the order 1-5, 8, 7, 9, 6: all that needs the operator first.
  * The operator runs as users run it: `node src/main.ts` as a child process, with the NODE_OPTIONS and
- * the memory limit of deploy/base's Deployment (a memory cgroup, when this machine lets us make one).
+ * the memory limit of deploy/base's Deployment (a memory cgroup, when this machine lets us make one), plus
+ * the inspector on a loopback port. Should it exit (a V8 heap abort, an OOM kill), the wait at hand fails at
+ * once with how it exited and its last log lines.
  * The last line printed is one JSON object, {@link SyncBenchmarkResult}.
  */
 import { spawn } from 'node:child_process';
@@ -32,7 +40,7 @@ import { applyPlan, DEFAULT_WRITE_CONCURRENCY } from '../src/syncer/apply.ts';
 import { type DesiredObject, desiredState } from '../src/syncer/desired.ts';
 import { SharedConnectionsKubeConfig } from '../src/runtime/kube-config.ts';
 import { KubeObjectWriter } from '../src/syncer/object-writer.ts';
-import { planSync } from '../src/syncer/plan.ts';
+import { type Plan, planSync } from '../src/syncer/plan.ts';
 import { WeComClient } from '../src/wecom/client.ts';
 import { DEFAULT_FETCH_CONCURRENCY, fetchOrganization } from '../src/wecom/fetch.ts';
 import { COMPONENTS, down, readPid, up } from '../hack/control-plane/cluster.ts';
@@ -42,6 +50,7 @@ import { startSimulator, type Simulator } from '../test/support/simulator/server
 import { waitFor } from '../test/support/wait.ts';
 import { type CasdoorBenchmarkResult, measureCasdoor } from './casdoor.ts';
 import { compareFetch } from './fetch-compare.ts';
+import { operatorHeapAfterGc, waitControllersStarted, whileRunning, withInspector } from './operator.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -73,7 +82,7 @@ function deployedRuntime(): { nodeOptions: string; memoryLimit: string } {
 }
 
 /** The benchmark's JSON line: exactly these fields. */
-export interface SyncBenchmarkResult extends CasdoorBenchmarkResult {
+export interface SyncBenchmarkResult extends CasdoorBenchmarkResult, RestartResult {
   users: number;
   departments: number;
   floorSeconds: number;
@@ -81,6 +90,8 @@ export interface SyncBenchmarkResult extends CasdoorBenchmarkResult {
   initialVsFloor: number;
   resyncSeconds: number;
   resyncWrites: number;
+  /** The operator's V8 heap after a full GC, right after the resync (MB of 10^6 bytes). */
+  heapAfterGcMB: number;
   oneChangeWrites: number;
   tokenRequests: number;
   wecomCalls: Record<string, number>;
@@ -95,6 +106,10 @@ const WRITE_VERBS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 const SYNCER = 'bench';
 /** How often the benchmark polls while it times something. */
 const POLL_MS = 100;
+/** How long a restarted operator must go without a CasdoorUser write before its restart counts as done. */
+const RESTART_QUIET_MS = 5000;
+/** Between two readings of kube-apiserver's write count while waiting for quiet. */
+const SETTLE_POLL_MS = 500;
 
 /** Runs the floor on a control plane of its own and the syncs on a fresh one (temp dirs, stopped and removed). */
 export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<SyncBenchmarkResult> {
@@ -118,37 +133,9 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
       faults: { latencyMs },
     });
     const expectedUsers = sim.org.members.length;
-    let started: number;
 
     // 1. Floor: the operator's own writer and write concurrency, creating every user in a namespace no operator watches.
-    const floorNs = 'bench-floor';
-    await floorKube.core.createNamespace({ body: { metadata: { name: floorNs } } });
-    await floorKube.createSecret(floorNs, sim.corpSecret, sim.url);
-    const floorOwner = await floorKube.createSyncer(floorNs, sim, { suspend: true });
-    sim.faults.latencyMs = 0;
-    const organization = await fetchOrganization(new WeComClient({ apiURL: sim.url, corpId: sim.corpId, secret: sim.corpSecret }), { concurrency: 16 });
-    sim.faults.latencyMs = latencyMs;
-    const floorPlan = planSync({ desired: desiredState(floorOwner, organization).users, stored: new Map(), policy: 'Keep', maxRemovals: 0 });
-    // The initial sync's writes are watched by the garbage collector too, so the floor's must be: the
-    // collector finds a new CRD by periodic discovery, and until then it costs the API server nothing.
-    await floorKube.waitForGarbageCollector(floorNs, floorPlan.create[0]!, log);
-    const floorCpu = new CpuMeter(floorDir);
-    log(`control plane ${await floorCpu.waitControlPlaneIdle()}`);
-    const floorWritesBefore = await floorKube.casdoorUserWrites();
-    const floorCpuBefore = floorCpu.read();
-    started = performance.now();
-    const floorCounts = await applyPlan(floorPlan, {
-      namespace: floorNs,
-      kind: CASDOOR_USER_KIND,
-      writer: new KubeObjectWriter(floorKube.kc),
-      removal: 'Keep',
-      concurrency: DEFAULT_WRITE_CONCURRENCY,
-      now: new Date().toISOString(),
-    });
-    const floorSeconds = seconds(started);
-    if (floorCounts.created !== expectedUsers) throw new Error(`floor: created ${floorCounts.created} of ${expectedUsers} (${floorCounts.failed} failed)`);
-    log(`floor: ${expectedUsers} CasdoorUsers in ${floorSeconds} s, ${(await floorKube.casdoorUserWrites()).writes - floorWritesBefore.writes} writes`);
-    log(`floor: CPU seconds ${floorCpu.since(floorCpuBefore)}`);
+    const floor = await measureFloor(floorKube, floorDir, sim, latencyMs, log);
     // The initial sync starts from the same empty store as the floor did. On the floor's control plane it
     // would pay for the floor's N objects: a larger etcd and watch cache (at 50,000 members kube-apiserver
     // used 31% more CPU per create in the sync than in the floor, etcd 29%), or, were they deleted first,
@@ -161,56 +148,47 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     const ns = 'bench';
     await kube.core.createNamespace({ body: { metadata: { name: ns } } });
     await kube.createSecret(ns, sim.corpSecret, sim.url);
-    await kube.waitForGarbageCollector(ns, floorPlan.create[0]!, log);
+    await kube.waitForGarbageCollector(ns, floor.plan.create[0]!, log);
     const cpu = new CpuMeter(dir);
     log(`control plane ${await cpu.waitControlPlaneIdle()}`);
     sim.resetCounters();
-    if (memoryLimit !== '') {
-      cgroup = await createMemoryCgroup(`wecom-syncer-bench-${process.pid}`, quantityBytes(memoryLimit)).catch((error: unknown) => {
-        log(`the operator runs without a memory limit: no cgroup (${error instanceof Error ? error.message : String(error)})`);
-        return undefined;
-      });
-    }
+    if (memoryLimit !== '') cgroup = await operatorCgroup(memoryLimit, log);
     log(`operator: NODE_OPTIONS=${nodeOptions === '' ? '(none)' : nodeOptions}, memory limit ${cgroup ? memoryLimit : 'none'}`);
-    operator = startOperator(kube.kubeconfig, ns, ['--log-level=info'], { nodeOptions, ...(cgroup && { cgroup }) });
-    const running = operator;
-    await waitFor('the operator\'s informers to list', async () => (running.log().match(/"msg":"listed"/g)?.length ?? 0) >= 3 || undefined, 60_000, POLL_MS);
-    const before = await kube.casdoorUserWrites();
-    cpu.add('operator', running.pid);
-    const cpuBefore = cpu.read();
-    started = performance.now();
-    await kube.createSyncer(ns, sim, {});
-    const initial = await waitFor('Ready with every user', async () => {
-      const syncer = await kube.syncer(ns);
-      return isReady(syncer) && syncer.status?.users?.total === expectedUsers ? syncer : undefined;
-    }, Math.max(120_000, users * 40), POLL_MS);
-    const initialSyncSeconds = seconds(started);
-    const afterInitial = await kube.casdoorUserWrites();
-    log(`initial sync: ${initialSyncSeconds} s, ${afterInitial.writes - before.writes} CasdoorUser writes, ${afterInitial.throttled - before.throttled} answered 429, lastSync ${JSON.stringify(initial.status?.lastSync)}`);
-    log(`initial sync: CPU seconds ${cpu.since(cpuBefore)}; operator peak RSS so far ${peakRss(running.pid)} MB`);
+    // With the inspector on, for its heap after a full GC (3 and 9).
+    const runtime = { nodeOptions: withInspector(nodeOptions), ...(cgroup && { cgroup }) };
+    const launch = (): OperatorProcess => startOperator(kube.kubeconfig, ns, ['--log-level=info'], runtime);
+    operator = launch();
+    await waitControllersStarted(operator);
+    const initialSyncSeconds = await measureInitialSync(kube, ns, sim, operator, cpu, log);
 
-    // 3. Resync with nothing changed.
-    const resync = await requestSync(kube, ns);
-    log(`resync: ${resync.seconds} s, ${resync.writes} writes`);
+    // 3. Resync with nothing changed, then the heap that N members leave the operator holding.
+    const resync = await whileRunning(operator, requestSync(kube, ns));
+    const heapAfterGc = await operatorHeapAfterGc(operator);
+    log(`resync: ${resync.seconds} s, ${resync.writes} writes; operator heap after a full GC ${megabytes(heapAfterGc)} MB`);
 
     // 4. One member changed.
     const member = sim.org.members[Math.floor(sim.org.members.length / 2)]!;
     sim.patchOrg({ upsertMembers: [{ ...member, position: `${String(member.position ?? '')} (changed by the benchmark)` }] });
-    const oneChange = await requestSync(kube, ns);
+    const oneChange = await whileRunning(operator, requestSync(kube, ns));
     log(`one change: ${oneChange.seconds} s, ${oneChange.writes} writes`);
 
     // 5. WeCom calls of the three syncs.
     const wecomCalls = { ...sim.counters.calls };
     // 8. Casdoor, with the WeComSyncer's users stored (its fourth sync carries one more change).
     log(`operator peak RSS before the Casdoor steps ${peakRss(operator.pid)} MB`);
-    const casdoorResult = await measureCasdoor({ kc: kube.kc, core: kube.core, namespace: ns, syncer: SYNCER, sim, specs: floorPlan.create.map((o) => o.spec as unknown as Record<string, unknown>), log });
+    const specs = floor.plan.create.map((o) => o.spec as unknown as Record<string, unknown>);
+    const casdoorResult = await whileRunning(operator, measureCasdoor({ kc: kube.kc, core: kube.core, namespace: ns, syncer: SYNCER, sim, specs, log }));
     const tokenRequests = wecomCalls.gettoken ?? 0;
     log(`WeCom calls: ${JSON.stringify(wecomCalls)}, peak ${sim.counters.maxInFlight} in flight`);
 
-    // 7 is read now, while the operator still runs; 6 runs without it.
+    // 7 is read now, while the first operator still runs; 9 restarts it; 6 runs without it.
     const peakRssMB = peakRss(operator.pid);
     const throttled = (await kube.casdoorUserWrites()).throttled;
     log(`operator peak RSS ${peakRssMB} MB; CasdoorUser requests answered 429 in the whole run: ${throttled}`);
+
+    // 9. Restart.
+    const restarted = await restartOperator(kube, operator, launch, log);
+    operator = restarted.operator;
     await operator.kill();
     operator = undefined;
 
@@ -221,11 +199,12 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     return {
       users: expectedUsers,
       departments: sim.org.departments.length,
-      floorSeconds,
+      floorSeconds: floor.seconds,
       initialSyncSeconds,
-      initialVsFloor: round(initialSyncSeconds / floorSeconds, 2),
+      initialVsFloor: round(initialSyncSeconds / floor.seconds, 2),
       resyncSeconds: resync.seconds,
       resyncWrites: resync.writes,
+      heapAfterGcMB: megabytes(heapAfterGc),
       oneChangeWrites: oneChange.writes,
       tokenRequests,
       wecomCalls,
@@ -233,6 +212,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
       parallelFetchSeconds: round(fetch.concurrent.ms / 1000, 2),
       fetchSpeedup: fetch.speedup,
       peakRssMB,
+      ...restarted.result,
       ...casdoorResult,
     };
   } finally {
@@ -243,6 +223,104 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
       await down(planeDir);
       await rm(planeDir, { recursive: true, force: true });
     }
+  }
+}
+
+/**
+ * Step 1: our own client creates every user in a namespace no operator watches, with the operator's writer
+ * and write concurrency. Returns the time it took and the plan, whose objects later steps reuse.
+ */
+async function measureFloor(floorKube: Kube, floorDir: string, sim: Simulator, latencyMs: number, log: (line: string) => void): Promise<{ seconds: number; plan: Plan }> {
+  const expectedUsers = sim.org.members.length;
+  const floorNs = 'bench-floor';
+  await floorKube.core.createNamespace({ body: { metadata: { name: floorNs } } });
+  await floorKube.createSecret(floorNs, sim.corpSecret, sim.url);
+  const floorOwner = await floorKube.createSyncer(floorNs, sim, { suspend: true });
+  sim.faults.latencyMs = 0;
+  const organization = await fetchOrganization(new WeComClient({ apiURL: sim.url, corpId: sim.corpId, secret: sim.corpSecret }), { concurrency: 16 });
+  sim.faults.latencyMs = latencyMs;
+  const plan = planSync({ desired: desiredState(floorOwner, organization).users, stored: new Map(), policy: 'Keep', maxRemovals: 0 });
+  // The initial sync's writes are watched by the garbage collector too, so the floor's must be: the
+  // collector finds a new CRD by periodic discovery, and until then it costs the API server nothing.
+  await floorKube.waitForGarbageCollector(floorNs, plan.create[0]!, log);
+  const floorCpu = new CpuMeter(floorDir);
+  log(`control plane ${await floorCpu.waitControlPlaneIdle()}`);
+  const writesBefore = await floorKube.casdoorUserWrites();
+  const cpuBefore = floorCpu.read();
+  const started = performance.now();
+  const counts = await applyPlan(plan, {
+    namespace: floorNs,
+    kind: CASDOOR_USER_KIND,
+    writer: new KubeObjectWriter(floorKube.kc),
+    removal: 'Keep',
+    concurrency: DEFAULT_WRITE_CONCURRENCY,
+    now: new Date().toISOString(),
+  });
+  const floorSeconds = seconds(started);
+  if (counts.created !== expectedUsers) throw new Error(`floor: created ${counts.created} of ${expectedUsers} (${counts.failed} failed)`);
+  log(`floor: ${expectedUsers} CasdoorUsers in ${floorSeconds} s, ${(await floorKube.casdoorUserWrites()).writes - writesBefore.writes} writes`);
+  log(`floor: CPU seconds ${floorCpu.since(cpuBefore)}`);
+  return { seconds: floorSeconds, plan };
+}
+
+/** A memory cgroup of `limit` for the operator, as its container has; undefined (and said) when this machine cannot make one. */
+function operatorCgroup(limit: string, log: (line: string) => void): Promise<MemoryCgroup | undefined> {
+  return createMemoryCgroup(`wecom-syncer-bench-${process.pid}`, quantityBytes(limit)).catch((error: unknown) => {
+    log(`the operator runs without a memory limit: no cgroup (${error instanceof Error ? error.message : String(error)})`);
+    return undefined;
+  });
+}
+
+/** Step 2: from creating the WeComSyncer to Ready with every user, by the running `operator`; its time. */
+async function measureInitialSync(kube: Kube, ns: string, sim: Simulator, operator: OperatorProcess, cpu: CpuMeter, log: (line: string) => void): Promise<number> {
+  const expectedUsers = sim.org.members.length;
+  const before = await kube.casdoorUserWrites();
+  cpu.add('operator', operator.pid);
+  const cpuBefore = cpu.read();
+  const started = performance.now();
+  await kube.createSyncer(ns, sim, {});
+  const initial = await whileRunning(operator, waitFor('Ready with every user', async () => {
+    const syncer = await kube.syncer(ns);
+    return isReady(syncer) && syncer.status?.users?.total === expectedUsers ? syncer : undefined;
+  }, Math.max(120_000, expectedUsers * 40), POLL_MS));
+  const initialSyncSeconds = seconds(started);
+  const after = await kube.casdoorUserWrites();
+  log(`initial sync: ${initialSyncSeconds} s, ${after.writes - before.writes} CasdoorUser writes, ${after.throttled - before.throttled} answered 429, lastSync ${JSON.stringify(initial.status?.lastSync)}`);
+  log(`initial sync: CPU seconds ${cpu.since(cpuBefore)}; operator peak RSS so far ${peakRss(operator.pid)} MB`);
+  return initialSyncSeconds;
+}
+
+/** Step 9's fields of the JSON. */
+interface RestartResult {
+  restartReadySeconds: number;
+  restartWrites: number;
+  restartPeakRssMB: number;
+  restartHeapAfterGcMB: number;
+}
+
+/**
+ * Step 9: stops `running` (SIGTERM) and starts another with `launch`, as a rollout would, with every user
+ * and group stored. Ready is the manager's "controllers started": every informer has listed. The syncer's
+ * status says its last sync is done, so the first reconcile must find nothing to write: any CasdoorUser
+ * write until 5 s of quiet counts. Returns the new operator, which the caller then owns.
+ */
+async function restartOperator(kube: Kube, running: OperatorProcess, launch: () => OperatorProcess, log: (line: string) => void): Promise<{ operator: OperatorProcess; result: RestartResult }> {
+  const exitCode = await running.kill();
+  const writesBefore = (await kube.casdoorUserWrites()).writes;
+  const started = performance.now();
+  const operator = launch();
+  try {
+    await waitControllersStarted(operator);
+    const restartReadySeconds = seconds(started);
+    await whileRunning(operator, kube.waitWritesSettled(RESTART_QUIET_MS));
+    const restartWrites = (await kube.casdoorUserWrites()).writes - writesBefore;
+    const restartPeakRssMB = peakRss(operator.pid);
+    const restartHeapAfterGcMB = megabytes(await operatorHeapAfterGc(operator));
+    log(`restart: the first operator exited ${exitCode} on SIGTERM; the new one ready in ${restartReadySeconds} s, ${restartWrites} CasdoorUser writes, peak RSS ${restartPeakRssMB} MB, heap after a full GC ${restartHeapAfterGcMB} MB`);
+    return { operator, result: { restartReadySeconds, restartWrites, restartPeakRssMB, restartHeapAfterGcMB } };
+  } catch (error) {
+    await operator.kill();
+    throw error;
   }
 }
 
@@ -366,13 +444,13 @@ class Kube {
     return { writes, throttled };
   }
 
-  /** Waits until no CasdoorUser write has happened for two seconds (garbage collection, namespace cleanup, stragglers). */
-  async waitWritesSettled(): Promise<void> {
+  /** Waits until no CasdoorUser write has happened for `quietMs` (garbage collection, namespace cleanup, stragglers). */
+  async waitWritesSettled(quietMs = 2000): Promise<void> {
     let last = (await this.casdoorUserWrites()).writes;
-    for (let quiet = 0; quiet < 4; ) {
-      await sleep(500);
+    for (let quiet = 0; quiet < quietMs; ) {
+      await sleep(SETTLE_POLL_MS);
       const now = (await this.casdoorUserWrites()).writes;
-      quiet = now === last ? quiet + 1 : 0;
+      quiet = now === last ? quiet + SETTLE_POLL_MS : 0;
       last = now;
     }
   }
@@ -459,6 +537,11 @@ function peakRss(pid: number | undefined): number {
   const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!match) throw new Error(`no VmHWM in /proc/${pid}/status`);
   return round(Number(match[1]) / 1024, 1);
+}
+
+/** Bytes in MB of 10^6, to one decimal. */
+function megabytes(bytes: number): number {
+  return round(bytes / 1e6, 1);
 }
 
 function seconds(since: number): number {

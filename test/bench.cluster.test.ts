@@ -9,6 +9,7 @@ const FIELDS = [
   'users', 'departments', 'floorSeconds', 'initialSyncSeconds', 'initialVsFloor', 'resyncSeconds', 'resyncWrites',
   'oneChangeWrites', 'tokenRequests', 'wecomCalls', 'serialFetchSeconds', 'parallelFetchSeconds', 'fetchSpeedup', 'peakRssMB',
   'casdoorFloorSeconds', 'casdoorPushSeconds', 'casdoorResyncWrites', 'casdoorOneChangeWrites', 'casdoorOneChangeSeconds',
+  'heapAfterGcMB', 'restartReadySeconds', 'restartWrites', 'restartPeakRssMB', 'restartHeapAfterGcMB',
 ];
 
 test('bench: 300 members, no latency: every field, no write on a resync, one write for one change, one token', async () => {
@@ -19,6 +20,8 @@ test('bench: 300 members, no latency: every field, no write on a resync, one wri
   assert.is(result.departments, 15);
   assert.is(result.resyncWrites, 0);
   assert.is(result.oneChangeWrites, 1);
+  assert.is(result.restartWrites, 0, 'a restarted operator writes nothing');
+  assert.ok(result.heapAfterGcMB > 0 && result.restartHeapAfterGcMB > 0 && result.restartReadySeconds > 0);
   assert.is(result.casdoorResyncWrites, 0, 'a comparison with nothing changed writes nothing to Casdoor');
   assert.is(result.casdoorOneChangeWrites, 1, 'one change, one write to Casdoor');
   assert.is(result.tokenRequests, 1);

@@ -1,5 +1,5 @@
 // Sharing strings must never change what an object says: only copies may go.
-// (What it saves is measured by the benchmark: heapBytesPerMember.)
+// (What it saves is measured by the benchmark: heapAfterGcMB.)
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { shareStrings, StringPool } from '../../src/shared/string-pool.ts';

@@ -6,13 +6,21 @@ import { inCgroup, type MemoryCgroup } from './memory-cgroup.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
 
+/** How an operator process ended: its exit code, or the signal that ended it. */
+export interface OperatorExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 /** A running operator process. */
 export interface OperatorProcess {
   /** The child's process id (for /proc readings), once spawned. */
   readonly pid: number | undefined;
+  /** Settles once the process has exited and all it printed is in the log. */
+  readonly exited: Promise<OperatorExit>;
   /** Everything it printed so far. */
   log(): string;
-  /** Sends a signal and waits for the process to exit. */
+  /** Sends a signal and waits for the process to exit; resolves with its exit code. */
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -36,19 +44,22 @@ export function startOperator(kubeconfig: string, namespace: string, extraArgs: 
   );
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code, signal) => {
+  // 'close', not 'exit': it comes once stdout and stderr are drained, so the log holds the last words
+  // (a V8 "heap out of memory" report, say) by the time anyone hears of the exit.
+  const exited = new Promise<OperatorExit>((resolve) =>
+    child.once('close', (code, signal) => {
       // In the log too, so a test that finds the operator gone can tell how it went.
       output += `\n[operator exited: code ${code}, signal ${signal}]\n`;
-      resolve(code);
+      resolve({ code, signal });
     }),
   );
   return {
     pid: child.pid,
+    exited,
     log: () => output,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      return (await exited).code;
     },
   };
 }
