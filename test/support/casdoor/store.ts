@@ -3,6 +3,7 @@
 // and the recorded transcript). No HTTP here: server.ts speaks the protocol.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { UserTable } from './user-table.ts';
 
 /** A JSON object as Casdoor stores it. */
 export type Row = Record<string, unknown>;
@@ -60,7 +61,7 @@ export class CasdoorStore {
   readonly organizations = new Map<string, Row>();
   readonly applications = new Map<string, Application>();
   /** Users by `owner/name` (case-sensitive, as on sqlite). */
-  readonly users = new Map<string, Row>();
+  readonly users = new UserTable();
   /** Groups by name: in v3.158.0 group names are unique across all organizations. */
   readonly groups = new Map<string, Row>();
 
@@ -107,12 +108,13 @@ export class CasdoorStore {
   /** A user as get-user answers it, or null: by `owner/name`, or by its `id` field within an organization. */
   getUser(id: string | { owner: string; userId: string }): Row | null {
     if (typeof id === 'string') return this.users.get(id) ?? null;
-    return this.usersOf(id.owner).find((u) => u['id'] === id.userId) ?? null;
+    const key = this.users.keyOf(id.owner, 'id', id.userId);
+    return key === undefined ? null : this.users.get(key) ?? null;
   }
 
   /** The users of an organization, in creation order. */
   usersOf(owner: string): Row[] {
-    return [...this.users.values()].filter((u) => u['owner'] === owner);
+    return this.users.ofOwner(owner);
   }
 
   addUser(body: unknown): void {
@@ -235,11 +237,10 @@ export class CasdoorStore {
 
   /** Email and phone are unique within an organization (phones compared normalised). */
   #checkUnique(row: Row, selfId: string | undefined): void {
-    for (const other of this.usersOf(String(row['owner']))) {
-      if (`${String(other['owner'])}/${String(other['name'])}` === selfId) continue;
-      if (row['email'] && other['email'] === row['email']) throw new Refusal('Email already exists');
-      if (row['phone'] && other['phone'] === row['phone'] && other['countryCode'] === row['countryCode']) throw new Refusal('Phone already exists');
-    }
+    const owner = String(row['owner']);
+    const taken = (key: string | undefined): boolean => key !== undefined && key !== selfId;
+    if (row['email'] && taken(this.users.keyOf(owner, 'email', String(row['email'])))) throw new Refusal('Email already exists');
+    if (row['phone'] && taken(this.users.keyOf(owner, 'phone', String(row['phone']), String(row['countryCode'] ?? '')))) throw new Refusal('Phone already exists');
   }
 }
 
