@@ -248,7 +248,8 @@ async function measureFloor(floorKube: Kube, floorDir: string, sim: Simulator, l
   const writesBefore = await floorKube.casdoorUserWrites();
   const cpuBefore = floorCpu.read();
   const started = performance.now();
-  const counts = await applyPlan(plan, {
+  // A copy: applying takes the plan's lists, and later steps reuse its objects.
+  const counts = await applyPlan({ create: [...plan.create], update: [], remove: [] }, {
     namespace: floorNs,
     kind: CASDOOR_USER_KIND,
     writer: new KubeObjectWriter(floorKube.kc),

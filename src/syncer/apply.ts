@@ -33,28 +33,32 @@ export interface ApplyOptions {
 
 /**
  * Carries out a plan with a bounded number of writes in flight. A write that
- * fails is counted and does not stop the others.
+ * fails is counted and does not stop the others. The plan's lists are taken
+ * (left empty): each object is let go once written, so a sync of 100,000
+ * creates does not hold every member's record until its last write.
  */
 export async function applyPlan(plan: Pick<Plan, 'create' | 'update' | 'remove'>, options: ApplyOptions): Promise<ApplyCounts> {
   const { namespace, kind, writer } = options;
   const counts: ApplyCounts = { created: 0, updated: 0, removed: 0, failed: 0 };
-  const jobs: Array<{ name: string; run: () => Promise<void>; count: keyof ApplyCounts }> = [
-    ...plan.create.map((o) => ({ name: o.name, run: () => writer.create(namespace, o), count: 'created' as const })),
-    ...plan.update.map((o) => ({ name: o.name, run: () => writer.update(namespace, o), count: 'updated' as const })),
-    ...plan.remove.map((s) => ({
+  const jobs: Array<Job | undefined> = [
+    ...plan.create.splice(0).map((o): Job => ({ name: o.name, run: () => writer.create(namespace, o), count: 'created' })),
+    ...plan.update.splice(0).map((o): Job => ({ name: o.name, run: () => writer.update(namespace, o), count: 'updated' })),
+    ...plan.remove.splice(0).map((s): Job => ({
       name: s.metadata.name,
       run: () =>
         options.removal === 'Delete'
           ? writer.delete(namespace, kind, s.metadata.name)
           : writer.forbid(namespace, kind, s.metadata.name, options.now),
-      count: 'removed' as const,
+      count: 'removed',
     })),
   ];
+  const total = jobs.length;
   let next = 0;
   let done = 0;
   const worker = async (): Promise<void> => {
-    while (next < jobs.length && !options.signal?.aborted) {
-      const job = jobs[next++]!;
+    while (next < total && !options.signal?.aborted) {
+      const job = jobs[next]!;
+      jobs[next++] = undefined;
       try {
         await job.run();
         counts[job.count]++;
@@ -64,11 +68,18 @@ export async function applyPlan(plan: Pick<Plan, 'create' | 'update' | 'remove'>
       }
       // Counted apart from the call: `?.` would skip evaluating `++done` when no one listens.
       done++;
-      options.onProgress?.(done, jobs.length);
+      options.onProgress?.(done, total);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency, jobs.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, total) }, worker));
   // Jobs never started because of an abort count as failed: the sync did not finish them.
-  counts.failed += jobs.length - done;
+  counts.failed += total - done;
   return counts;
+}
+
+/** One write of a plan. */
+interface Job {
+  name: string;
+  run: () => Promise<void>;
+  count: keyof ApplyCounts;
 }
