@@ -48,6 +48,11 @@ export interface ListOptions {
   fields?: readonly string[];
   /** With `fields` holding properties: the property keys to keep of it. Absent: all. */
   properties?: readonly string[];
+  /**
+   * What to keep of each user (after `fields`), as its page arrives: a caller
+   * that needs little of most users lets the rest go page by page.
+   */
+  reduce?: (user: RemoteUser) => RemoteUser;
 }
 
 /** A user with only the fields (and property keys) asked for. */
@@ -114,7 +119,8 @@ export class CasdoorClient {
       total = data2;
       for (const user of data) {
         if (!isRemoteObject(user)) throw badShape('get-users', 'users with an owner and a name');
-        byName.set(user.name, keep ? project(user, keep, options.properties) : user);
+        const kept = keep ? project(user, keep, options.properties) : user;
+        byName.set(user.name, options.reduce ? options.reduce(kept) : kept);
       }
       if (data.length === 0) break;
     }

@@ -3,7 +3,7 @@ import type { CasdoorClient, RemoteGroup, RemoteUser } from '../casdoor/client.t
 import { CasdoorError, CasdoorErrorReason } from '../casdoor/errors.ts';
 import { removalLimit } from '../shared/limit.ts';
 import { applyDeletions, applyWrites, noResults } from './apply.ts';
-import { MANAGED_BY_PROPERTY, managerOf, markOf, remoteKey, type SelectedObject, USER_FIELDS } from './objects.ts';
+import { fieldsInSync, MANAGED_BY_PROPERTY, managerOf, markOf, remoteKey, type SelectedObject, USER_FIELDS } from './objects.ts';
 import { planComparison } from './plan.ts';
 import { NO_PARENT, objectRef, remoteRef, type ServerState } from './state.ts';
 import type { BlockedDeletions } from './status.ts';
@@ -54,9 +54,11 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
   const mark = markOf(namespace, server.metadata.name);
   const remoteUsers: RemoteUser[] = [];
   const remoteGroups: RemoteGroup[] = [];
+  const inSync = inSyncJudge(options.users, mark);
   for (const organization of server.spec.organizations) {
-    remoteUsers.push(...(await client.listUsers(organization, { ...(signal && { signal }), fields: USER_FIELDS, properties: [MANAGED_BY_PROPERTY] })));
-    remoteGroups.push(...(await client.listGroups(organization, signal)));
+    const users = await client.listUsers(organization, { ...(signal && { signal }), fields: USER_FIELDS, properties: [MANAGED_BY_PROPERTY], reduce: inSync.reduce });
+    for (const user of users) remoteUsers.push(user);
+    for (const group of await client.listGroups(organization, signal)) remoteGroups.push(group);
   }
   const plan = planComparison({
     server: `${namespace}/${server.metadata.name}`,
@@ -68,7 +70,10 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
     mark,
     existing: server.spec.existingUsers,
     prune: server.spec.prune,
+    judgedInSync: inSync.judged,
   });
+  let unchanged = 0;
+  for (const ref of plan.inSync.keys()) if (ref.startsWith('CasdoorUser/')) unchanged++;
 
   // What Casdoor holds, before the writes.
   state.managed.clear();
@@ -84,7 +89,8 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
     }
   }
   state.clearTargets();
-  state.inSync.clear();
+  // The plan's map becomes the state's: at 100,000 objects two copies of it are 15 MB.
+  state.inSync = plan.inSync;
   state.failures.clear();
   state.skipped.clear();
   for (const failure of plan.failures) state.failures.set(objectRef(failure.kind as SelectedObject['kind'], failure.name), failure);
@@ -93,7 +99,6 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
     const ref = objectRef(object.kind, object.name);
     if (!state.failures.has(ref)) state.setTarget(ref, remoteKey(object.spec));
   }
-  for (const [ref, fingerprint] of plan.inSync) state.inSync.set(ref, fingerprint);
   for (const skipped of plan.skipped) state.skipped.set(objectRef(skipped.kind as SelectedObject['kind'], skipped.name), skipped);
 
   // The listing has served: let it go before the writes (at 10,000 users it is megabytes).
@@ -143,7 +148,7 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
     counts: {
       created: userResults.created,
       updated: userResults.updated,
-      unchanged: [...plan.inSync.keys()].filter((ref) => ref.startsWith('CasdoorUser/')).length,
+      unchanged,
       deleted: blocked ? 0 : plan.userDeletions.length - deletions.failures.filter((f) => f.kind === 'CasdoorUser').length,
       adopted: userResults.adopted,
       skipped: plan.skipped.filter((s) => s.kind === 'CasdoorUser').length,
@@ -155,4 +160,30 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
     },
     ...(blocked && { blocked }),
   };
+}
+
+/**
+ * Judges each Casdoor user as its page arrives: one in sync with the selected
+ * object it would be written from (and carrying this server's mark) is kept as
+ * its key and mark alone, and remembered as judged. The plan needs no more of
+ * it, and at 100,000 users the whole listing would be some 50 MB more at once.
+ */
+function inSyncJudge(users: readonly SelectedObject[], mark: string): { reduce: (remote: RemoteUser) => RemoteUser; judged: Map<RemoteUser, SelectedObject> } {
+  const byKey = new Map<string, SelectedObject>();
+  for (const object of users) {
+    const key = remoteKey(object.spec);
+    // Of two objects for one Casdoor user, the plan admits the first by name: judge against that one.
+    const known = byKey.get(key);
+    if (!known || object.name < known.name) byKey.set(key, object);
+  }
+  const marked = Object.freeze({ [MANAGED_BY_PROPERTY]: mark });
+  const judged = new Map<RemoteUser, SelectedObject>();
+  const reduce = (remote: RemoteUser): RemoteUser => {
+    const object = byKey.get(remoteKey(remote));
+    if (!object || managerOf(remote) !== mark || !fieldsInSync(object.spec, remote)) return remote;
+    const slim: RemoteUser = { owner: remote.owner, name: remote.name, properties: marked };
+    judged.set(slim, object);
+    return slim;
+  };
+  return { reduce, judged };
 }

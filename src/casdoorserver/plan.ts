@@ -30,6 +30,8 @@ export interface ComparisonInput {
   mark: string;
   existing: ExistingPolicy;
   prune: boolean;
+  /** Remote users already found in sync with the object named, as they were listed (kept as key and mark only). */
+  judgedInSync?: ReadonlyMap<RemoteUser, SelectedObject>;
 }
 
 /** What a full comparison must do, in dependency order. */
@@ -114,7 +116,7 @@ function writeFor(object: SelectedObject, remote: RemoteUser | RemoteGroup | und
   if (!remote) return { op: 'create', object };
   const manager = managerOf(remote);
   if (manager === input.mark) {
-    if (fieldsInSync(object.spec, remote)) {
+    if (input.judgedInSync?.get(remote as RemoteUser) === object || fieldsInSync(object.spec, remote)) {
       plan.inSync.set(`${object.kind}/${object.name}`, fingerprintOf(object));
       return undefined;
     }

@@ -40,10 +40,13 @@ export class ServerState {
   readonly foreign = new Map<string, string>();
   /** Selected object -> the Casdoor object it is written to (`owner/name`). */
   readonly #targets = new Map<string, string>();
-  /** The other way round, by `remoteRef`: which selected objects write each Casdoor object. */
-  readonly #writers = new Map<string, Set<string>>();
-  /** Selected object -> the fingerprint of its spec as Casdoor holds it. */
-  readonly inSync = new Map<string, string>();
+  /**
+   * The other way round, by `remoteRef`: which selected objects write each Casdoor object. Nearly
+   * always one: kept as that one, a Set only for two or more (100,000 Sets of one would be 20 MB).
+   */
+  readonly #writers = new Map<string, string | Set<string>>();
+  /** Selected object -> the fingerprint of its spec as Casdoor holds it. A full comparison replaces it. */
+  inSync = new Map<string, string>();
   /** Selected objects not written, and why. */
   readonly failures = new Map<string, PushFailure>();
   readonly skipped = new Map<string, PushFailure>();
@@ -92,9 +95,10 @@ export class ServerState {
     this.dropTarget(ref);
     this.#targets.set(ref, key);
     const target = remoteRef(kindOf(ref), key);
-    let writers = this.#writers.get(target);
-    if (!writers) this.#writers.set(target, (writers = new Set()));
-    writers.add(ref);
+    const writers = this.#writers.get(target);
+    if (writers === undefined || writers === ref) this.#writers.set(target, ref);
+    else if (typeof writers === 'string') this.#writers.set(target, new Set([writers, ref]));
+    else writers.add(ref);
   }
 
   /** Forgets what `ref` is written to. */
@@ -104,8 +108,11 @@ export class ServerState {
     this.#targets.delete(ref);
     const target = remoteRef(kindOf(ref), key);
     const writers = this.#writers.get(target);
-    writers?.delete(ref);
-    if (writers?.size === 0) this.#writers.delete(target);
+    if (writers === ref) this.#writers.delete(target);
+    else if (writers instanceof Set) {
+      writers.delete(ref);
+      if (writers.size === 1) this.#writers.set(target, [...writers][0]!);
+    }
   }
 
   /** Forgets every target, before a full comparison records them anew. */
@@ -116,7 +123,8 @@ export class ServerState {
 
   /** Another selected object than `ref` written to the Casdoor object `key` of `kind`, if one is. */
   sharedTarget(ref: string, kind: PushKind, key: string): string | undefined {
-    for (const other of this.#writers.get(remoteRef(kind, key)) ?? []) if (other !== ref) return other;
+    const writers = this.#writers.get(remoteRef(kind, key));
+    for (const other of typeof writers === 'string' ? [writers] : (writers ?? [])) if (other !== ref) return other;
     return undefined;
   }
 
