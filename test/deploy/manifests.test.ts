@@ -81,6 +81,7 @@ test('the base holds the operator and its RBAC, but neither CRDs nor samples', (
     'Role/wecom-syncer-leader-election',
     'RoleBinding/wecom-syncer-leader-election',
     'Service/wecom-syncer-metrics',
+    'Service/wecom-syncer-webhook',
     'ServiceAccount/wecom-syncer',
   ]);
   for (const object of base.filter((o) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind))) {
@@ -94,7 +95,7 @@ test('the ClusterRole grants exactly what the operator does, with no wildcard', 
   for (const rule of rules) {
     for (const field of [rule.apiGroups, rule.resources, rule.verbs]) assert.not.ok(field.includes('*'), `no wildcard in ${JSON.stringify(rule)}`);
   }
-  assert.equal(verbs(rules, 'casdoor.org', 'wecomsyncers'), ['get', 'list', 'watch']);
+  assert.equal(verbs(rules, 'casdoor.org', 'wecomsyncers'), ['get', 'list', 'patch', 'watch'], 'patch: the event receiver\'s annotation');
   assert.equal(verbs(rules, 'casdoor.org', 'wecomsyncers/status'), ['patch']);
   assert.equal(verbs(rules, 'casdoor.org', 'wecomsyncers/finalizers'), ['update']);
   assert.equal(verbs(rules, 'casdoor.org', 'casdoorservers'), ['get', 'list', 'watch']);
@@ -130,16 +131,17 @@ test('the Deployment: 2 replicas, leader election, POD_NAMESPACE, probes, metric
   assert.ok(operator.args.includes('--leader-elect'));
   assert.ok(operator.args.includes('--metrics-bind-address=:8080'));
   assert.ok(operator.args.includes('--health-probe-bind-address=:8081'));
+  assert.ok(operator.args.includes('--webhook-bind-address=:9292'));
   assert.not.ok(operator.args.some((arg) => arg.startsWith('--namespace')), 'watches every namespace');
   assert.is(operator.env.find((e) => e.name === 'POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath, 'metadata.namespace');
-  assert.equal(operator.ports.map((p) => [p.name, p.containerPort]), [['metrics', 8080], ['health', 8081]]);
+  assert.equal(operator.ports.map((p) => [p.name, p.containerPort]), [['metrics', 8080], ['health', 8081], ['webhook', 9292]]);
   assert.equal(operator.livenessProbe.httpGet, { path: '/healthz', port: 'health' });
   assert.equal(operator.readinessProbe.httpGet, { path: '/readyz', port: 'health' });
   assert.equal(operator.resources, { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } });
-  // Node sizes the heap from the memory limit; a heap cap would have to be kept in step with it by hand.
+  // The heap is a share of the memory limit; a heap cap in MB would have to be kept in step with it by hand.
   const nodeOptions = operator.env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
-  assert.not.match(nodeOptions, /max-old-space-size|max-heap-size/, 'no heap cap: the heap follows the memory limit');
-  assert.is(nodeOptions, '--max-semi-space-size=8', 'the young generation is sized, as measured in README "Scale"');
+  assert.not.match(nodeOptions, /max-old-space-size=|max-heap-size/, 'no heap cap in MB: the heap follows the memory limit');
+  assert.is(nodeOptions, '--max-semi-space-size=8 --max-old-space-size-percentage=65', 'the young generation and the heap\'s share, as measured in README "Scale"');
   assert.is(podSpec(base).serviceAccountName, 'wecom-syncer');
   assert.ok((podSpec(base).topologySpreadConstraints ?? []).length > 0, 'replicas spread over nodes');
 });
@@ -156,13 +158,16 @@ test('the pod meets the restricted Pod Security Standard', () => {
   assert.equal(security.seccompProfile, { type: 'RuntimeDefault' });
 });
 
-test('a PodDisruptionBudget keeps one replica, and a Service exposes the metrics', () => {
+test('a PodDisruptionBudget keeps one replica, and Services expose the metrics and the event receiver', () => {
   const pdb = find(base, 'PodDisruptionBudget') as Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
   assert.is(pdb.spec.minAvailable, 1);
-  const service = find(base, 'Service') as Manifest & { spec: { selector: Record<string, string>; ports: Array<{ name: string; port: number; targetPort: string }> } };
+  type ServiceManifest = Manifest & { spec: { selector: Record<string, string>; ports: Array<{ name: string; port: number; targetPort: string }> } };
+  const service = find(base, 'Service', 'wecom-syncer-metrics') as ServiceManifest;
   assert.equal(service.spec.ports, [{ name: 'metrics', port: 8080, targetPort: 'metrics', protocol: 'TCP' }]);
+  const webhook = find(base, 'Service', 'wecom-syncer-webhook') as ServiceManifest;
+  assert.equal(webhook.spec.ports, [{ name: 'webhook', port: 9292, targetPort: 'webhook', protocol: 'TCP' }]);
   const podLabels = (find(base, 'Deployment') as Manifest & { spec: { template: { metadata: { labels: Record<string, string> } } } }).spec.template.metadata.labels;
-  for (const selector of [pdb.spec.selector.matchLabels, service.spec.selector]) {
+  for (const selector of [pdb.spec.selector.matchLabels, service.spec.selector, webhook.spec.selector]) {
     for (const [key, value] of Object.entries(selector)) assert.is(podLabels[key], value, `the pods carry ${key}=${value}`);
   }
 });
