@@ -6,7 +6,8 @@
  * 2. initial sync, on a fresh control plane: from creating the WeComSyncer to Ready with N users;
  * 3. resync with nothing changed: time and writes (read from kube-apiserver's /metrics); then the operator's
  *    V8 heap after a full GC, read through its inspector (heapAfterGcMB; its growth between two sizes is the README's bytes per member);
- * 4. one member changed: writes;
+ * 4. one member changed: writes; then spec.callback turned on and a member deleted, which WeCom's event tells
+ *    the operator's receiver (bench/events.ts): seconds from the event to the CasdoorUser forbidden (eventToUserSeconds);
  * 5. WeCom calls per endpoint and tokens requested;
  * 6. fetch only: concurrent against serial;
  * 7. peak RSS (VmHWM) of the operator process, with both controllers at work;
@@ -43,12 +44,13 @@ import { KubeObjectWriter } from '../src/syncer/object-writer.ts';
 import { type Plan, planSync } from '../src/syncer/plan.ts';
 import { WeComClient } from '../src/wecom/client.ts';
 import { DEFAULT_FETCH_CONCURRENCY, fetchOrganization } from '../src/wecom/fetch.ts';
-import { COMPONENTS, down, readPid, up } from '../hack/control-plane/cluster.ts';
+import { COMPONENTS, down, freePort, readPid, up } from '../hack/control-plane/cluster.ts';
 import { createMemoryCgroup, type MemoryCgroup, quantityBytes } from '../test/support/memory-cgroup.ts';
 import { startOperator, type OperatorProcess } from '../test/support/operator.ts';
 import { startSimulator, type Simulator } from '../test/support/simulator/server.ts';
 import { waitFor } from '../test/support/wait.ts';
 import { type CasdoorBenchmarkResult, measureCasdoor } from './casdoor.ts';
+import { measureEvent } from './events.ts';
 import { compareFetch } from './fetch-compare.ts';
 import { operatorHeapAfterGc, waitControllersStarted, whileRunning, withInspector } from './operator.ts';
 
@@ -93,6 +95,8 @@ export interface SyncBenchmarkResult extends CasdoorBenchmarkResult, RestartResu
   /** The operator's V8 heap after a full GC, right after the resync (MB of 10^6 bytes). */
   heapAfterGcMB: number;
   oneChangeWrites: number;
+  /** From WeCom's event POST (a member deleted) to the CasdoorUser forbidden. */
+  eventToUserSeconds: number;
   tokenRequests: number;
   wecomCalls: Record<string, number>;
   serialFetchSeconds: number;
@@ -156,7 +160,8 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     log(`operator: NODE_OPTIONS=${nodeOptions === '' ? '(none)' : nodeOptions}, memory limit ${cgroup ? memoryLimit : 'none'}`);
     // With the inspector on, for its heap after a full GC (3 and 9).
     const runtime = { nodeOptions: withInspector(nodeOptions), ...(cgroup && { cgroup }) };
-    const launch = (): OperatorProcess => startOperator(kube.kubeconfig, ns, ['--log-level=info'], runtime);
+    const webhookPort = await freePort();
+    const launch = (): OperatorProcess => startOperator(kube.kubeconfig, ns, ['--log-level=info', `--webhook-bind-address=127.0.0.1:${webhookPort}`], runtime);
     operator = launch();
     await waitControllersStarted(operator);
     const initialSyncSeconds = await measureInitialSync(kube, ns, sim, operator, cpu, log);
@@ -174,6 +179,8 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
 
     // 5. WeCom calls of the three syncs.
     const wecomCalls = { ...sim.counters.calls };
+    // 4b, after 5 so that the calls counted are the three syncs': a member deleted, told by WeCom's event.
+    const eventToUserSeconds = await whileRunning(operator, measureEvent({ kc: kube.kc, namespace: ns, syncer: SYNCER, sim, webhookPort, log }));
     // 8. Casdoor, with the WeComSyncer's users stored (its fourth sync carries one more change).
     log(`operator peak RSS before the Casdoor steps ${peakRss(operator.pid)} MB`);
     const specs = floor.plan.create.map((o) => o.spec as unknown as Record<string, unknown>);
@@ -206,6 +213,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
       resyncWrites: resync.writes,
       heapAfterGcMB: megabytes(heapAfterGc),
       oneChangeWrites: oneChange.writes,
+      eventToUserSeconds,
       tokenRequests,
       wecomCalls,
       serialFetchSeconds: round(fetch.serial.ms / 1000, 2),

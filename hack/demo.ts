@@ -263,6 +263,7 @@ async function main(): Promise<number> {
         '--namespace', NAMESPACE,
         `--metrics-bind-address=${LOOPBACK}:${metricsPort}`,
         `--health-probe-bind-address=${LOOPBACK}:${probePort}`,
+        '--webhook-bind-address=0',
       ],
       { cwd: ROOT, env: { ...process.env, KUBECONFIG: kubeconfig }, detached: true, stdio: ['ignore', log, log] },
     );

@@ -12,7 +12,7 @@ import { parseGoDuration } from './shared/duration.ts';
 const LEASE_NAME = 'wecom-syncer-leader';
 
 const USAGE = `usage: wecom-syncer [--namespace NS]... [--concurrency N] [--log-level LEVEL]
-                    [--metrics-bind-address ADDR] [--health-probe-bind-address ADDR]
+                    [--metrics-bind-address ADDR] [--health-probe-bind-address ADDR] [--webhook-bind-address ADDR]
                     [--leader-elect [--leader-election-namespace NS] [--leader-election-lease-duration 15s]
                      [--leader-election-renew-deadline 10s] [--leader-election-retry-period 2s]]`;
 
@@ -27,6 +27,7 @@ function parseFlags() {
       'leader-election-retry-period': { type: 'string', default: '2s' },
       'metrics-bind-address': { type: 'string', default: ':8080' },
       'health-probe-bind-address': { type: 'string', default: ':8081' },
+      'webhook-bind-address': { type: 'string', default: ':9292' },
       concurrency: { type: 'string', default: '4' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -88,7 +89,10 @@ async function main(): Promise<void> {
     });
     elector.start();
   }
-  const { manager, registry } = buildOperator({ kc, logger, namespaces: flags.namespace, concurrency: flags.concurrency, ...(elector && { elected: elector.elected }) });
+  const webhook = bindAddress(flags['webhook-bind-address'], '--webhook-bind-address');
+  const { manager, registry, callback } = buildOperator({
+    kc, logger, namespaces: flags.namespace, concurrency: flags.concurrency, callback: webhook !== undefined, ...(elector && { elected: elector.elected }),
+  });
 
   const servers: Server[] = [];
   const probes = bindAddress(flags['health-probe-bind-address'], '--health-probe-bind-address');
@@ -120,6 +124,12 @@ async function main(): Promise<void> {
     servers.push(server);
   }
 
+  if (webhook && callback) {
+    // Every replica serves WeCom's events, leader or not: the mark each leaves reaches the leader.
+    await listen(callback.server, webhook);
+    servers.push(callback.server);
+  }
+
   // The runtime's timers are unref'd (a requeue must not hold up a stopping process), and idle
   // pooled connections are too: while the API server is down and the informers back off, nothing
   // else keeps the event loop alive, and the operator would exit 0. This does, until process.exit.
@@ -130,7 +140,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     // Release only once the controllers have stopped: a successor must not start while our syncs still run.
-    void manager.stop().then(() => elector?.release()).then(() => {
+    void manager.stop().then(() => callback?.marker.flush()).then(() => elector?.release()).then(() => {
       for (const server of servers) server.close();
       process.exit(0);
     });

@@ -6,6 +6,7 @@ import { CASDOOR_USER_KIND, CASDOOR_USER_PLURAL } from './api/casdoor-user.ts';
 import { GROUP, LABEL_SYNCER, VERSION } from './api/group.ts';
 import { WECOM_SYNCER_PLURAL, type WeComSyncer, type WeComSyncerStatus } from './api/wecom-syncer.ts';
 import type { CachedObject } from './casdoorserver/reconciler.ts';
+import { callbackReceiver } from './callback/wiring.ts';
 import { casdoorServerController, toCachedObject } from './casdoorserver/wiring.ts';
 import { Controller, enqueueForReconcile, Informer, kubeListWatch, Manager, WorkQueue } from './runtime/index.ts';
 import { KubeEventRecorder } from './runtime/events.ts';
@@ -33,6 +34,8 @@ export interface OperatorOptions {
   elected?: Promise<void>;
   /** Where the metrics go; a registry of its own by default. */
   registry?: Registry;
+  /** Build the receiver of WeCom's contact-change events (every replica serves it). */
+  callback?: boolean;
 }
 
 /**
@@ -51,7 +54,7 @@ const MAX_BACKOFF_MS = 60_000;
  * Wires informers, the reconciler and its controller into a manager. The
  * caller starts and stops the manager.
  */
-export function buildOperator(options: OperatorOptions): { manager: Manager; reconciler: WeComSyncerReconciler; registry: Registry } {
+export function buildOperator(options: OperatorOptions): { manager: Manager; reconciler: WeComSyncerReconciler; registry: Registry; callback?: ReturnType<typeof callbackReceiver> } {
   const { kc, logger } = options;
   const registry = options.registry ?? new Registry();
   const runtimeMetrics = new RuntimeMetrics(registry);
@@ -90,6 +93,7 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
   const groups = new OwnedIndex();
   const tokens = new TokenCache();
   const events = new KubeEventRecorder(kc, logger, 'wecom-syncer');
+  const readSecret = kubeSecretReader(kc);
   const reconciler = new WeComSyncerReconciler({
     getSyncer: (key) => {
       for (const informer of syncerInformers) {
@@ -101,7 +105,7 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
     },
     users,
     groups,
-    readSecret: kubeSecretReader(kc),
+    readSecret,
     writer: new KubeObjectWriter(kc),
     writeStatus: kubeStatusWriter<WeComSyncerStatus>(kc, WECOM_SYNCER_PLURAL),
     events,
@@ -115,7 +119,21 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
     listener: runtimeMetrics.controllerListener('wecomsyncer'),
   });
 
+  const callback = options.callback
+    ? callbackReceiver({ kc, logger, readSecret, syncers: () => syncerInformers.flatMap((informer) => [...informer.list()] as unknown as WeComSyncer[]) })
+    : undefined;
   for (const informer of syncerInformers) {
+    if (callback) {
+      // A spec change may name other Secrets; status writes (the receivers' own counts among them) change nothing.
+      const { invalidate } = callback.routes;
+      informer.addHandlers({
+        add: invalidate,
+        update: (before, after) => {
+          if (before.metadata?.generation !== after.metadata?.generation || before.metadata?.deletionTimestamp !== after.metadata?.deletionTimestamp) invalidate();
+        },
+        delete: invalidate,
+      });
+    }
     informer.addHandlers(syncerMetrics.syncerHandlers);
     // Our own status writes change neither generation nor annotations: they must not queue a sync again.
     informer.addHandlers(enqueueForReconcile(queue));
@@ -166,5 +184,5 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
     controllers: [controller, servers.controller],
     ...(options.elected && { elected: options.elected }),
   });
-  return { manager, reconciler, registry };
+  return { manager, reconciler, registry, ...(callback && { callback }) };
 }

@@ -9,7 +9,7 @@ const FIELDS = [
   'users', 'departments', 'floorSeconds', 'initialSyncSeconds', 'initialVsFloor', 'resyncSeconds', 'resyncWrites',
   'oneChangeWrites', 'tokenRequests', 'wecomCalls', 'serialFetchSeconds', 'parallelFetchSeconds', 'fetchSpeedup', 'peakRssMB',
   'casdoorFloorSeconds', 'casdoorPushSeconds', 'casdoorResyncWrites', 'casdoorOneChangeWrites', 'casdoorOneChangeSeconds',
-  'heapAfterGcMB', 'restartReadySeconds', 'restartWrites', 'restartPeakRssMB', 'restartHeapAfterGcMB',
+  'heapAfterGcMB', 'restartReadySeconds', 'restartWrites', 'restartPeakRssMB', 'restartHeapAfterGcMB', 'eventToUserSeconds',
 ];
 
 test('bench: 300 members, no latency: every field, no write on a resync, one write for one change, one token', async () => {

@@ -7,6 +7,8 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const LABEL_SYNCER = 'casdoor.org/syncer';
 export const LABEL_ORGANIZATION = 'casdoor.org/organization';
 export const ANNOTATION_SYNC_REQUESTED_AT = 'casdoor.org/sync-requested-at';
+/** Set by the event receiver when WeCom sent a verified contact-change event: the time it came. */
+export const ANNOTATION_EVENT_RECEIVED_AT = 'casdoor.org/event-received-at';
 export const ANNOTATION_REMOVED_FROM_SOURCE = 'casdoor.org/removed-from-source';
 /** On a Secret: the origins its owner allows its values to be sent to (comma-separated). */
 export const ANNOTATION_ALLOWED_URLS = 'casdoor.org/allowed-urls';

@@ -29,6 +29,24 @@ export interface WeComSyncerSpec {
   removedUsers: RemovedUsersPolicy;
   syncGroups: boolean;
   maxRemovals: number | string;
+  /** WeCom's contact-change events, received by the operator. */
+  callback?: CallbackSpec;
+}
+
+/** The event receiver's Token and EncodingAESKey, as set in WeCom's admin console. */
+export interface CallbackSpec {
+  tokenRef: SecretKeyRef;
+  encodingAESKeyRef: SecretKeyRef;
+}
+
+/** What the event receiver of a syncer has seen. */
+export interface CallbackStatus {
+  /** Where WeCom must send events: derived from the Token, the namespace and the name. */
+  path?: string;
+  eventsReceived?: number;
+  lastEventTime?: string;
+  /** The casdoor.org/event-received-at value that the last finished sync answered. */
+  lastHandledEvent?: string;
 }
 
 /** A metav1.Condition. */
@@ -69,6 +87,8 @@ export interface WeComSyncerStatus extends ReconciledStatus {
   departments?: number;
   users?: { total: number; active: number; forbidden: number };
   lastSync?: SyncCounts;
+  /** Null removes it (merge patch), once spec.callback is gone. */
+  callback?: CallbackStatus | null;
 }
 
 export interface WeComSyncer {

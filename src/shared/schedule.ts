@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/group.ts';
+import { ANNOTATION_EVENT_RECEIVED_AT, ANNOTATION_SYNC_REQUESTED_AT } from '../api/group.ts';
 import { ConditionType, findCondition, isTrue, Reason } from '../api/conditions.ts';
 import type { Condition } from '../api/wecom-syncer.ts';
 import { parseGoDuration } from './duration.ts';
@@ -9,6 +9,7 @@ export const SyncTrigger = {
   FirstSync: 'first sync',
   NewGeneration: 'spec changed',
   SyncRequested: 'sync requested',
+  EventReceived: 'WeCom sent a contact-change event',
   Interrupted: 'previous sync was interrupted',
   PreviousFailed: 'previous sync failed',
   IntervalElapsed: 'interval elapsed',
@@ -24,7 +25,13 @@ export type SyncTrigger = (typeof SyncTrigger)[keyof typeof SyncTrigger];
 export interface Scheduled {
   metadata: { name: string; uid?: string; generation?: number; annotations?: Record<string, string> };
   spec: { interval: string };
-  status?: { lastSyncTime?: string; observedGeneration?: number; lastHandledSyncRequest?: string; conditions?: Condition[] };
+  status?: {
+    lastSyncTime?: string;
+    observedGeneration?: number;
+    lastHandledSyncRequest?: string;
+    conditions?: Condition[];
+    callback?: { lastHandledEvent?: string } | null;
+  };
 }
 
 /** Whether a sync is due, and when the next scheduled one is. */
@@ -33,6 +40,9 @@ export interface SyncDecision {
   /** When the interval next elapses, counted from the last sync (or from now when one runs now). */
   nextSyncAt: Date;
 }
+
+/** The least time from the end of a sync to a sync for events: a burst of them is one sync, and WeCom is spared. */
+export const EVENT_SYNC_MIN_MS = 10_000;
 
 /** The most the interval is stretched, so that syncers created together do not sync together forever. */
 const MAX_JITTER = 0.05;
@@ -68,6 +78,10 @@ export function decideSync(syncer: Scheduled, now: Date): SyncDecision {
   if (Number.isNaN(last)) return runNow(SyncTrigger.FirstSync);
   if (status.observedGeneration !== syncer.metadata.generation) return runNow(SyncTrigger.NewGeneration);
   if (request !== undefined && request !== status.lastHandledSyncRequest) return runNow(SyncTrigger.SyncRequested);
+  // Events since the last sync: one sync for all of them, at most one every 10 seconds.
+  const event = syncer.metadata.annotations?.[ANNOTATION_EVENT_RECEIVED_AT];
+  const eventDueAt = event !== undefined && event !== status.callback?.lastHandledEvent ? last + EVENT_SYNC_MIN_MS : Number.POSITIVE_INFINITY;
+  if (now.getTime() >= eventDueAt) return runNow(SyncTrigger.EventReceived);
   if (isTrue(status.conditions, ConditionType.Reconciling)) return runNow(SyncTrigger.Interrupted);
   // A failure a retry may fix (not Stalled, which waits for a human) is retried,
   // a suspended syncer's connection test included; the work queue's backoff paces
@@ -77,7 +91,7 @@ export function decideSync(syncer: Scheduled, now: Date): SyncDecision {
     return runNow(SyncTrigger.PreviousFailed);
   }
   if (now.getTime() >= dueAt.getTime()) return runNow(SyncTrigger.IntervalElapsed);
-  return { nextSyncAt: dueAt };
+  return { nextSyncAt: new Date(Math.min(dueAt.getTime(), eventDueAt)) };
 }
 
 /** The soonest and the latest re-read of a Secret a syncer is stalled on. */

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { CASDOOR_GROUP_KIND } from '../api/casdoor-group.ts';
 import { CASDOOR_USER_KIND } from '../api/casdoor-user.ts';
-import { ANNOTATION_SYNC_REQUESTED_AT } from '../api/group.ts';
+import { ANNOTATION_EVENT_RECEIVED_AT, ANNOTATION_SYNC_REQUESTED_AT } from '../api/group.ts';
+import { readCallbackSecrets } from '../callback/secrets.ts';
 import { ConditionType, findCondition, Reason } from '../api/conditions.ts';
 import type { WeComSyncer, WeComSyncerStatus } from '../api/wecom-syncer.ts';
 import type { Reconciler, Result } from '../runtime/reconcile.ts';
@@ -11,13 +12,14 @@ import type { DepartmentListing, WeComClient } from '../wecom/client.ts';
 import { isWeComError, type WeComError, WeComErrorReason } from '../wecom/errors.ts';
 import { fetchOrganization, type Organization } from '../wecom/fetch.ts';
 import { applyPlan, type ApplyCounts, DEFAULT_WRITE_CONCURRENCY } from './apply.ts';
-import { type DesiredObject, desiredGroups, desiredObject, desiredUsers, fingerprints, type ManagedKind, managedLabels, ownerReferenceTo, type Wanted } from './desired.ts';
+import { type DesiredObject, desiredGroups, desiredObject, desiredUsers, fingerprints, type ManagedKind, managedLabels, ownerReferenceTo } from './desired.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { assertCredentialsMayGo, type Credentials, readCredentials, stallInputs } from './credentials.ts';
 import { type ObjectWriter, statusOf } from './object-writer.ts';
 import { OwnStatuses } from '../shared/own-status.ts';
 import type { OwnedIndex } from './owned-index.ts';
-import { type Plan, planRepair, planSync } from './plan.ts';
+import { HandEdits } from './hand-edits.ts';
+import { type Plan, planSync } from './plan.ts';
 import type { StoredObject } from './stored.ts';
 import { decideSync, intervalMs, stalledRecheckMs, SyncTrigger } from '../shared/schedule.ts';
 import { finalStatus, progressStatus, type SyncOutcome } from './status.ts';
@@ -79,19 +81,8 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 export class WeComSyncerReconciler implements Reconciler {
   readonly #deps: SyncerDeps;
   readonly #now: () => Date;
-  /**
-   * Per syncer: what its syncs wrote, so hand edits are told from its own writes: the users of
-   * the last complete sync and the groups of the last department listing (written while members are fetched).
-   */
-  readonly #wanted = new Map<string, Wanted>();
-  /**
-   * Per syncer and kind: objects seen edited or deleted by hand since its last sync, each with its
-   * last version that still matched `#wanted` (what is put back), when the cache showed one.
-   * Emptied by the next sync of that kind.
-   */
-  readonly #edited = new Map<string, Record<ManagedKind, Map<string, StoredObject | undefined>>>();
-  /** Syncers with hand edits this process could not judge yet. */
-  readonly #editedByHand = new Set<string>();
+  /** What each syncer's syncs wrote, and the hand edits seen since. */
+  readonly #handEdits = new HandEdits();
   /** When a sync for hand edits last ran, per syncer: such syncs are rate-limited. */
   readonly #handSyncAt = new Map<string, number>();
   /** What this process last wrote to each syncer's status, while the informer has not delivered it. */
@@ -102,36 +93,15 @@ export class WeComSyncerReconciler implements Reconciler {
     this.#now = deps.now ?? (() => new Date());
   }
 
-  /**
-   * Told by the cache of each change of an object the syncer `key` owns: its
-   * version before and after (after undefined: deleted). Returns whether the
-   * syncer must reconcile: the object no longer matches what this process's
-   * last sync wrote, or this process has not synced yet (it just restarted)
-   * and the change is not an add of the cache's first list.
-   */
+  /** Told by the cache of each change of an owned object; whether the syncer must reconcile ({@link HandEdits.changed}). */
   ownedObjectChanged(key: string, kind: ManagedKind, before: StoredObject | undefined, after: StoredObject | undefined, firstList = false): boolean {
-    const wanted = this.#wanted.get(key);
-    if (!wanted) {
-      if (firstList) return false;
-      this.#editedByHand.add(key);
-      return true;
-    }
-    const name = (after ?? before)?.metadata.name;
-    const fingerprint = name === undefined ? undefined : wantedOf(wanted, kind).get(name);
-    if (name === undefined || fingerprint === undefined || after?.fingerprint === fingerprint) return false;
-    let edited = this.#edited.get(key);
-    if (!edited) this.#edited.set(key, (edited = { CasdoorUser: new Map(), CasdoorGroup: new Map() }));
-    const matching = before?.fingerprint === fingerprint ? before : edited[kind].get(name);
-    edited[kind].set(name, matching);
-    return true;
+    return this.#handEdits.changed(key, kind, before, after, firstList);
   }
 
   async reconcile(key: string, signal: AbortSignal): Promise<Result> {
     const cached = this.#deps.getSyncer(key);
     if (!cached || cached.metadata.deletionTimestamp) {
-      this.#wanted.delete(key);
-      this.#edited.delete(key);
-      this.#editedByHand.delete(key);
+      this.#handEdits.forget(key);
       this.#handSyncAt.delete(key);
       this.#ownStatuses.forget(key);
       return {};
@@ -162,10 +132,11 @@ export class WeComSyncerReconciler implements Reconciler {
       trigger = SyncTrigger.EditedByHand;
     }
     if (trigger === SyncTrigger.EditedByHand) this.#handSyncAt.set(key, now.getTime());
-    this.#editedByHand.delete(key);
+    this.#handEdits.syncing(key);
 
     logger.info({ trigger }, syncer.spec.suspend ? 'testing the connection (suspended)' : 'sync starting');
     const request = syncer.metadata.annotations?.[ANNOTATION_SYNC_REQUESTED_AT];
+    const event = syncer.metadata.annotations?.[ANNOTATION_EVENT_RECEIVED_AT];
     this.#ownStatuses.begin(key, cached, syncer);
     const statusWrites = new StatusChannel(syncer, this.#deps.writeStatus, (status) => this.#ownStatuses.progress(key, status));
     const attempt: Attempt = {};
@@ -187,7 +158,7 @@ export class WeComSyncerReconciler implements Reconciler {
     this.#deps.onSyncFinished?.(key, outcome, this.#now().getTime() - now.getTime());
     const finished = this.#now();
     const nextSyncAt = new Date(finished.getTime() + intervalMs(syncer));
-    const status = finalStatus(syncer, outcome, finished, nextSyncAt, request);
+    const status = finalStatus(syncer, outcome, finished, nextSyncAt, request, { ...(attempt.callbackPath !== undefined && { path: attempt.callbackPath }), ...(event !== undefined && { event }) });
     try {
       await statusWrites.final(status);
       this.#ownStatuses.written(key, syncer.metadata.uid, status);
@@ -242,6 +213,8 @@ export class WeComSyncerReconciler implements Reconciler {
     }
     const credentials = await readCredentials(this.#deps.readSecret, syncer);
     attempt.credentials = credentials;
+    // Where WeCom must send events: in status from the first attempt on, suspended or not, so the receiver can be set up.
+    attempt.callbackPath = (await readCallbackSecrets(this.#deps.readSecret, syncer))?.path;
     // Before any connection is opened: an origin the Secret's owner did not allow receives nothing.
     assertCredentialsMayGo(syncer, credentials);
     const corpSecret = credentials.corp.value;
@@ -298,7 +271,7 @@ export class WeComSyncerReconciler implements Reconciler {
     // members are fetched, which is mostly waiting on WeCom. Removals wait for a complete fetch.
     const groups = desiredGroups(syncer, listing.departments);
     // Kept before writing, so the watch events of our own writes already match it and queue nothing.
-    this.#want(key, CASDOOR_GROUP_KIND, fingerprints(groups));
+    this.#handEdits.want(key, CASDOOR_GROUP_KIND, fingerprints(groups));
     const groupWrites = planSync({ desired: groups, stored: this.#deps.groups.of(key), policy: 'Keep', maxRemovals: 0 });
     total = writes(groupWrites);
     const groupsWritten = apply(groupWrites, CASDOOR_GROUP_KIND);
@@ -378,7 +351,7 @@ export class WeComSyncerReconciler implements Reconciler {
       logger.info({ count: organization.hiddenUserIds.length, sample: organization.hiddenUserIds.slice(0, 20) }, 'members exist in WeCom that the app secret cannot see; widen the app\'s visible scope to sync them');
     }
     const desired = desiredUsers(syncer, organization);
-    this.#want(key, CASDOOR_USER_KIND, fingerprints(desired.users));
+    this.#handEdits.want(key, CASDOOR_USER_KIND, fingerprints(desired.users));
     if (desired.unidentifiedRejects > 0) {
       logger.warn({ count: desired.unidentifiedRejects }, 'member records without a usable userid: nobody is removed in this sync');
     }
@@ -388,32 +361,19 @@ export class WeComSyncerReconciler implements Reconciler {
     return planSync({ desired: desired.users, stored: storedUsers, protectedNames, policy: syncer.spec.removedUsers, maxRemovals: syncer.spec.maxRemovals });
   }
 
-  /** Records what a sync writes of one kind; versions saved to put back before it are no longer wanted. */
-  #want(key: string, kind: ManagedKind, wanted: Map<string, string>): void {
-    const known = this.#wanted.get(key) ?? { users: new Map(), groups: new Map() };
-    this.#wanted.set(key, kind === CASDOOR_USER_KIND ? { ...known, users: wanted } : { ...known, groups: wanted });
-    this.#edited.get(key)?.[kind].clear();
-  }
-
   /**
    * Puts back objects edited or deleted by hand since the last sync, each from
    * its last version that matched. Returns whether some need a sync instead:
    * this process has not synced yet, or knows no version to put back.
    */
   async #putBackHandEdits(key: string, syncer: WeComSyncer, logger: Logger, signal: AbortSignal): Promise<boolean> {
-    const wanted = this.#wanted.get(key);
-    if (!wanted) return this.#editedByHand.has(key);
     const namespace = syncer.metadata.namespace ?? 'default';
     const labels = managedLabels(syncer);
     const owner = ownerReferenceTo(syncer);
     let unknown = 0;
     for (const [kind, stored] of [[CASDOOR_USER_KIND, this.#deps.users], [CASDOOR_GROUP_KIND, this.#deps.groups]] as const) {
-      const plan = planRepair({
-        wanted: wantedOf(wanted, kind),
-        stored: stored.of(key),
-        edited: this.#edited.get(key)?.[kind],
-        toDesired: (saved): DesiredObject => desiredObject(kind, saved.metadata.name, saved.spec as unknown as DesiredObject['spec'], labels, owner),
-      });
+      const plan = this.#handEdits.plan(key, kind, stored.of(key), (saved) => desiredObject(kind, saved.metadata.name, saved.spec as unknown as DesiredObject['spec'], labels, owner));
+      if (!plan) return this.#handEdits.unjudged(key);
       unknown += plan.unknown.length;
       if (plan.unknown.length > 0) logger.info({ kind, objects: plan.unknown.slice(0, 20), count: plan.unknown.length }, 'objects changed by hand with no version known to put back: a sync will');
       if (plan.create.length + plan.update.length === 0) continue;
@@ -457,6 +417,8 @@ export class WeComSyncerReconciler implements Reconciler {
 interface Attempt {
   /** The Secrets, once read: a stall on them keeps their digest. */
   credentials?: Credentials;
+  /** The event path, once the callback Secrets were read. */
+  callbackPath?: string;
 }
 
 /** A spec that passed the API server's validation but cannot be used; nothing improves until it changes. */
@@ -486,10 +448,6 @@ async function connect(client: WeComClient, signal: AbortSignal): Promise<Depart
   } catch (error) {
     throw isWeComError(error) ? new ConnectFailure(error) : error;
   }
-}
-
-function wantedOf(wanted: Wanted, kind: ManagedKind): Map<string, string> {
-  return kind === CASDOOR_USER_KIND ? wanted.users : wanted.groups;
 }
 
 function writes(plan: Plan): number {

@@ -48,8 +48,8 @@ export function blockedMessage(blocked: NonNullable<Extract<SyncOutcome, { kind:
  * The status after a reconcile: conditions, times, counts. Pure, and the only
  * place the final status is decided.
  */
-export function finalStatus(syncer: WeComSyncer, outcome: SyncOutcome, now: Date, nextSyncAt: Date, request: string | undefined): WeComSyncerStatus {
-  const previous = syncer.status ?? {};
+export function finalStatus(syncer: WeComSyncer, outcome: SyncOutcome, now: Date, nextSyncAt: Date, request: string | undefined, callback: CallbackReport = {}): WeComSyncerStatus {
+  const { callback: _receiverCounts, ...previous } = syncer.status ?? {};
   const generation = syncer.metadata.generation;
   const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
   let conditions: Condition[] = removeCondition(previous.conditions ?? [], ConditionType.Reconciling);
@@ -59,6 +59,8 @@ export function finalStatus(syncer: WeComSyncer, outcome: SyncOutcome, now: Date
   const status: WeComSyncerStatus = { ...previous, lastSyncTime: stamp, nextSyncTime: nextSyncAt.toISOString().replace(/\.\d+Z$/, 'Z') };
   if (generation !== undefined) status.observedGeneration = generation;
   if (request !== undefined) status.lastHandledSyncRequest = request;
+  const callbackReport = callbackStatus(syncer, callback);
+  if (callbackReport !== undefined) status.callback = callbackReport;
 
   switch (outcome.kind) {
     case 'synced': {
@@ -113,7 +115,28 @@ export function progressStatus(syncer: WeComSyncer, message: string, now: Date, 
   if (readyUnknown || !conditions.some((c) => c.type === ConditionType.Ready)) {
     conditions = setCondition(conditions, { type: ConditionType.Ready, status: 'Unknown', reason: Reason.Progressing, message: `Sync in progress: ${message}`, ...extra }, now);
   }
-  return { ...syncer.status, conditions: orderConditions(conditions) };
+  const { callback: _receiverCounts, ...previous } = syncer.status ?? {};
+  return { ...previous, conditions: orderConditions(conditions) };
+}
+
+/** What a sync says of the event receiver: its path and the event mark answered. */
+export interface CallbackReport {
+  path?: string;
+  /** The casdoor.org/event-received-at value the sync started with. */
+  event?: string;
+}
+
+/**
+ * The part of status.callback the reconciler writes. eventsReceived and
+ * lastEventTime are the receivers' (any replica counts what it receives), so
+ * they are left out: status is written as a merge patch, and a stale copy of
+ * them would undo their counts. Null once spec.callback is gone.
+ */
+function callbackStatus(syncer: WeComSyncer, report: CallbackReport): WeComSyncerStatus['callback'] {
+  if (!syncer.spec.callback) return syncer.status?.callback ? null : undefined;
+  const path = report.path ?? syncer.status?.callback?.path;
+  const lastHandledEvent = report.event ?? syncer.status?.callback?.lastHandledEvent;
+  return { ...(path !== undefined && { path }), ...(lastHandledEvent !== undefined && { lastHandledEvent }) };
 }
 
 const ORDER: readonly string[] = [ConditionType.Ready, ConditionType.Connected, ConditionType.Reconciling, ConditionType.Stalled];

@@ -240,7 +240,7 @@ test('starts, answers /healthz and /metrics, and exits 0 on SIGTERM', async (con
   }), { mode: 0o644 });
   await chmod(join(config, '..'), 0o755);
   const [health, metrics] = [await freePort(), await freePort()];
-  const child = runImage(context, [`--health-probe-bind-address=127.0.0.1:${health}`, `--metrics-bind-address=127.0.0.1:${metrics}`, '--namespace=default'], { KUBECONFIG: config });
+  const child = runImage(context, [`--health-probe-bind-address=127.0.0.1:${health}`, `--metrics-bind-address=127.0.0.1:${metrics}`, '--webhook-bind-address=0', '--namespace=default'], { KUBECONFIG: config });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -204,6 +204,7 @@ test('deploy/: the ServiceAccount cannot list, watch or change Secrets, nor crea
     [false, 'escalate', 'clusterroles.rbac.authorization.k8s.io'],
     [true, 'watch', 'wecomsyncers.casdoor.org', '-A'],
     [false, 'update', 'wecomsyncers.casdoor.org', '-n', app],
+    [true, 'patch', 'wecomsyncers.casdoor.org', '-n', app],
     [false, 'delete', 'wecomsyncers.casdoor.org', '-n', app],
     [true, 'patch', 'wecomsyncers.casdoor.org', '-n', app, '--subresource=status'],
     [true, 'delete', 'casdoorusers.casdoor.org', '-n', app],

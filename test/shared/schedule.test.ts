@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ANNOTATION_SYNC_REQUESTED_AT } from '../../src/api/group.ts';
+import { ANNOTATION_EVENT_RECEIVED_AT, ANNOTATION_SYNC_REQUESTED_AT } from '../../src/api/group.ts';
 import type { Condition, WeComSyncerSpec, WeComSyncerStatus } from '../../src/api/wecom-syncer.ts';
-import { decideSync, intervalMs, jitterFraction, stalledRecheckMs, SyncTrigger } from '../../src/shared/schedule.ts';
+import { decideSync, EVENT_SYNC_MIN_MS, intervalMs, jitterFraction, stalledRecheckMs, SyncTrigger } from '../../src/shared/schedule.ts';
 import { makeSyncer } from '../support/syncer-fixtures.ts';
 
 const test = suite('schedule');
@@ -141,6 +141,22 @@ test('a stalled syncer re-reads its Secret 5 s after the stall, then at half the
   assert.is(stalledRecheckMs(since, after(86_400)), 60_000);
   assert.is(stalledRecheckMs(undefined, after(0)), 60_000);
   assert.is(stalledRecheckMs('not a time', after(0)), 60_000);
+});
+
+test('a new event mark syncs once 10 s have passed since the last sync; until then it waits for them', () => {
+  const marked = synced({ annotations: { [ANNOTATION_EVENT_RECEIVED_AT]: '2026-11-26T10:00:03.000Z' } });
+  const early = decideSync(marked, at(4000));
+  assert.is(early.trigger, undefined, 'within 10 s of a sync: no sync yet');
+  assert.is(early.nextSyncAt.getTime(), at(EVENT_SYNC_MIN_MS).getTime(), 'requeued for the end of the spacing, not the interval');
+  assert.is(decideSync(marked, at(EVENT_SYNC_MIN_MS)).trigger, SyncTrigger.EventReceived);
+});
+
+test('an event mark the last sync answered, or none, syncs nothing before the interval', () => {
+  const answered = synced({ annotations: { [ANNOTATION_EVENT_RECEIVED_AT]: 'mark-1' }, status: { callback: { lastHandledEvent: 'mark-1' } } });
+  const decision = decideSync(answered, at(60_000));
+  assert.is(decision.trigger, undefined);
+  assert.ok(decision.nextSyncAt.getTime() >= at(HOUR).getTime());
+  assert.is(decideSync(synced(), at(60_000)).trigger, undefined);
 });
 
 test.run();

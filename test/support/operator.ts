@@ -35,7 +35,7 @@ export interface OperatorRuntime {
 /** Starts the operator against `kubeconfig`, watching `namespace`. */
 export function startOperator(kubeconfig: string, namespace: string, extraArgs: string[] = [], runtime: OperatorRuntime = {}): OperatorProcess {
   let output = '';
-  const node = [process.execPath, MAIN, `--namespace=${namespace}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--log-level=debug', ...extraArgs];
+  const node = [process.execPath, MAIN, `--namespace=${namespace}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--webhook-bind-address=0', '--log-level=debug', ...extraArgs];
   const [command, ...args] = runtime.cgroup ? inCgroup(runtime.cgroup, node) : node;
   const child: ChildProcess = spawn(
     command!,

@@ -205,4 +205,15 @@ test('progress changes neither observedGeneration nor the last sync', () => {
   assert.is(status.lastSyncTime, earlier.toISOString());
 });
 
+test('status.callback: the sync writes the path and the mark it answered, never the receivers\' counts; null once callback is off', () => {
+  const callback = { tokenRef: { name: 'cb', key: 'callbackToken' }, encodingAESKeyRef: { name: 'cb', key: 'encodingAESKey' } };
+  const previous: WeComSyncerStatus = { callback: { path: '/wecom/callback/old', eventsReceived: 7, lastEventTime: '2026-11-26T09:59:00Z', lastHandledEvent: 'mark-1' } };
+  const on = makeSyncer({ spec: { callback }, status: previous });
+  assert.equal(finalStatus(on, synced(), now, next, undefined, { path: '/wecom/callback/new', event: 'mark-2' }).callback, { path: '/wecom/callback/new', lastHandledEvent: 'mark-2' });
+  assert.equal(finalStatus(on, synced(), now, next, undefined).callback, { path: '/wecom/callback/old', lastHandledEvent: 'mark-1' }, 'unread Secrets keep the known path');
+  assert.is('callback' in progressStatus(on, 'fetching', now, false), false, 'a progress write leaves status.callback alone');
+  assert.is(finalStatus(makeSyncer({ status: previous }), synced(), now, next, undefined).callback, null);
+  assert.is('callback' in finalStatus(makeSyncer(), synced(), now, next, undefined), false);
+});
+
 test.run();

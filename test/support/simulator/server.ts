@@ -9,6 +9,7 @@ import {
 } from './faults.ts';
 import { generateOrg, isRecord, parseOrg, type GenerateOptions, type SimDepartment, type SimMember, type SimOrg } from './org.ts';
 import { SimCorp, type Answer } from './wecom-api.ts';
+import { changesBetween, deliver, type Delivery, type EventReceiver } from './events.ts';
 
 /** What the simulator counts, for tests and the benchmark. */
 export interface Counters {
@@ -71,7 +72,14 @@ export interface Simulator {
   /** Every access token issued since start. */
   issuedTokens(): readonly string[];
   setOrg(org: SimOrg): void;
+  /** Changes the organization; with an event receiver set, sends it the events WeCom would. */
   patchOrg(patch: OrgPatch): void;
+  /** Where contact-change events go (undefined: nowhere, the default). */
+  setEventReceiver(receiver: EventReceiver | undefined): void;
+  /** Every event sent so far, once its delivery ended (delivered, or 3 attempts failed). */
+  readonly deliveries: readonly Delivery[];
+  /** Waits for the events being sent, and returns every delivery so far. */
+  eventsDelivered(): Promise<readonly Delivery[]>;
   resetCounters(): void;
   close(): Promise<void>;
 }
@@ -99,6 +107,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     tokenLifetimeSeconds: merged.tokenLifetimeSeconds ?? 7200,
   });
   const counters: Counters = { calls: {}, tokensIssued: 0, inFlight: 0, maxInFlight: 0, connectionsAccepted: 0 };
+  let receiver: EventReceiver | undefined;
+  const deliveries: Delivery[] = [];
+  const sending = new Set<Promise<void>>();
 
   const sim: Simulator = {
     url: '',
@@ -113,7 +124,22 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     killTokens: (errcode = 40014) => corp.killTokens(errcode),
     issuedTokens: () => corp.issuedTokens,
     setOrg: (org) => { corp.org = org; },
-    patchOrg: (patch) => applyOrgPatch(corp.org, patch),
+    patchOrg: (patch) => {
+      const before: SimOrg = { ...corp.org, members: [...corp.org.members], departments: [...corp.org.departments] };
+      applyOrgPatch(corp.org, patch);
+      if (!receiver) return;
+      const sent: Promise<void> = deliver(receiver, corp.corpId, changesBetween(before, corp.org)).then((done) => {
+        deliveries.push(...done);
+        sending.delete(sent);
+      });
+      sending.add(sent);
+    },
+    setEventReceiver: (next) => { receiver = next; },
+    deliveries,
+    eventsDelivered: async () => {
+      await Promise.all([...sending]);
+      return deliveries;
+    },
     resetCounters: () => Object.assign(counters, { calls: {}, tokensIssued: 0, maxInFlight: counters.inFlight, connectionsAccepted: 0 }),
     close: () => new Promise<void>((resolve, reject) => {
       server.close((error) => (error ? reject(error) : resolve()));

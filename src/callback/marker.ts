@@ -1,0 +1,82 @@
+import type { Logger } from 'pino';
+
+/** What marking a syncer does in Kubernetes; injected. */
+export interface MarkerDeps {
+  /** Adds `count` events received at `at` to the syncer's status, and sets its event-received-at annotation to `at`. */
+  mark(key: string, at: string, count: number): Promise<void>;
+  logger: Logger;
+  now?: () => Date;
+  /** The least time between two marks of one syncer. Default 1 s. */
+  minIntervalMs?: number;
+}
+
+interface Pending {
+  count: number;
+  lastMarkAt: number;
+  inFlight: boolean;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Turns events into marks on their syncer, coalesced: the first event of a
+ * quiet syncer marks it at once, those that follow within a second are
+ * counted into one more mark. A burst of 500 events is two or three API calls,
+ * and one sync (the reconciler runs at most one per 10 seconds for events).
+ */
+export class EventMarker {
+  readonly #deps: MarkerDeps;
+  readonly #now: () => Date;
+  readonly #minIntervalMs: number;
+  readonly #pending = new Map<string, Pending>();
+
+  constructor(deps: MarkerDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+    this.#minIntervalMs = deps.minIntervalMs ?? 1000;
+  }
+
+  /** One verified event for the syncer `key`. */
+  received(key: string): void {
+    let pending = this.#pending.get(key);
+    if (!pending) this.#pending.set(key, (pending = { count: 0, lastMarkAt: Number.NEGATIVE_INFINITY, inFlight: false }));
+    pending.count++;
+    this.#schedule(key, pending);
+  }
+
+  /** Marks what is still pending, and stops the timers: for shutdown. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#pending].map(async ([key, pending]) => {
+      clearTimeout(pending.timer);
+      pending.timer = undefined;
+      if (pending.count > 0 && !pending.inFlight) await this.#mark(key, pending);
+    }));
+  }
+
+  #schedule(key: string, pending: Pending): void {
+    if (pending.inFlight || pending.timer) return;
+    const wait = pending.lastMarkAt + this.#minIntervalMs - this.#now().getTime();
+    if (wait <= 0) void this.#mark(key, pending);
+    else pending.timer = setTimeout(() => {
+      pending.timer = undefined;
+      void this.#mark(key, pending);
+    }, wait);
+  }
+
+  async #mark(key: string, pending: Pending): Promise<void> {
+    const count = pending.count;
+    pending.count = 0;
+    pending.inFlight = true;
+    const at = this.#now();
+    pending.lastMarkAt = at.getTime();
+    try {
+      await this.#deps.mark(key, at.toISOString(), count);
+    } catch (error) {
+      // Counted again: the next mark carries them, so the sync they ask for is not lost.
+      pending.count += count;
+      this.#deps.logger.warn({ syncer: key, err: error instanceof Error ? error.message : String(error) }, 'could not mark a syncer for the events it received; retrying');
+    } finally {
+      pending.inFlight = false;
+    }
+    if (pending.count > 0) this.#schedule(key, pending);
+  }
+}
