@@ -140,6 +140,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     // Release only once the controllers have stopped: a successor must not start while our syncs still run.
+    // No event is taken in that could then be lost: the receiver closes first, and what it took is marked.
+    callback?.server.close();
     void manager.stop().then(() => callback?.marker.flush()).then(() => elector?.release()).then(() => {
       for (const server of servers) server.close();
       process.exit(0);

@@ -13,9 +13,14 @@ export interface MarkerDeps {
 interface Pending {
   count: number;
   lastMarkAt: number;
-  inFlight: boolean;
+  inFlight?: Promise<void>;
   timer?: ReturnType<typeof setTimeout>;
+  /** Marks failed in a row: the next waits longer, up to a minute. */
+  failures: number;
 }
+
+/** The longest wait after failed marks. */
+const MAX_RETRY_MS = 60_000;
 
 /**
  * Turns events into marks on their syncer, coalesced: the first event of a
@@ -38,23 +43,25 @@ export class EventMarker {
   /** One verified event for the syncer `key`. */
   received(key: string): void {
     let pending = this.#pending.get(key);
-    if (!pending) this.#pending.set(key, (pending = { count: 0, lastMarkAt: Number.NEGATIVE_INFINITY, inFlight: false }));
+    if (!pending) this.#pending.set(key, (pending = { count: 0, lastMarkAt: Number.NEGATIVE_INFINITY, failures: 0 }));
     pending.count++;
     this.#schedule(key, pending);
   }
 
-  /** Marks what is still pending, and stops the timers: for shutdown. */
+  /** Marks what is still pending, once, after the marks in flight: for shutdown, once no event can come in. */
   async flush(): Promise<void> {
     await Promise.all([...this.#pending].map(async ([key, pending]) => {
       clearTimeout(pending.timer);
       pending.timer = undefined;
-      if (pending.count > 0 && !pending.inFlight) await this.#mark(key, pending);
+      await pending.inFlight;
+      if (pending.count > 0) await this.#mark(key, pending, false);
     }));
   }
 
   #schedule(key: string, pending: Pending): void {
     if (pending.inFlight || pending.timer) return;
-    const wait = pending.lastMarkAt + this.#minIntervalMs - this.#now().getTime();
+    const spacing = pending.failures === 0 ? this.#minIntervalMs : Math.min(MAX_RETRY_MS, this.#minIntervalMs * 2 ** pending.failures);
+    const wait = pending.lastMarkAt + spacing - this.#now().getTime();
     if (wait <= 0) void this.#mark(key, pending);
     else pending.timer = setTimeout(() => {
       pending.timer = undefined;
@@ -62,21 +69,25 @@ export class EventMarker {
     }, wait);
   }
 
-  async #mark(key: string, pending: Pending): Promise<void> {
+  #mark(key: string, pending: Pending, followUp = true): Promise<void> {
     const count = pending.count;
     pending.count = 0;
-    pending.inFlight = true;
     const at = this.#now();
     pending.lastMarkAt = at.getTime();
-    try {
-      await this.#deps.mark(key, at.toISOString(), count);
-    } catch (error) {
-      // Counted again: the next mark carries them, so the sync they ask for is not lost.
-      pending.count += count;
-      this.#deps.logger.warn({ syncer: key, err: error instanceof Error ? error.message : String(error) }, 'could not mark a syncer for the events it received; retrying');
-    } finally {
-      pending.inFlight = false;
-    }
-    if (pending.count > 0) this.#schedule(key, pending);
+    pending.inFlight = this.#deps.mark(key, at.toISOString(), count).then(
+      () => {
+        pending.failures = 0;
+      },
+      (error: unknown) => {
+        // Counted again: the next mark carries them, so the sync they ask for is not lost.
+        pending.count += count;
+        pending.failures++;
+        this.#deps.logger.warn({ syncer: key, err: error instanceof Error ? error.message : String(error) }, 'could not mark a syncer for the events it received; retrying');
+      },
+    ).finally(() => {
+      pending.inFlight = undefined;
+      if (followUp && pending.count > 0) this.#schedule(key, pending);
+    });
+    return pending.inFlight;
   }
 }

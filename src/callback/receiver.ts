@@ -40,6 +40,11 @@ export const MAX_CLOCK_SKEW_S = 300;
 const MAX_NONCES = 100_000;
 const PATH = /^\/wecom\/callback\/[0-9a-f]{32}$/;
 
+/** Whether a request may be for a receiver at all (its method and the shape of its path): the others are refused unread. */
+export function mayBeEvent(method: string, pathname: string): boolean {
+  return (method === 'GET' || method === 'POST') && PATH.test(pathname);
+}
+
 /**
  * WeCom's side of the receiver, without HTTP: the URL check (GET with
  * `echostr`) and event delivery (POST). Answers 200 only for a request whose
@@ -123,7 +128,11 @@ export class CallbackReceiver {
     let seen = this.#seen.get(target.key);
     if (!seen) this.#seen.set(target.key, (seen = new Map()));
     const now = this.#now();
-    if (seen.size >= MAX_NONCES) for (const [used, until] of seen) if (until < now) seen.delete(used);
+    // Oldest first (a Map keeps insertion order): expired nonces go as new ones come, so the map stays small.
+    for (const [used, until] of seen) {
+      if (until >= now) break;
+      seen.delete(used);
+    }
     if (seen.size >= MAX_NONCES) return refuse(429, 'too many requests in five minutes');
     const used = `${timestamp}:${nonce}`;
     if (seen.has(used)) return refuse(409, 'this nonce was used already');

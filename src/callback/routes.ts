@@ -41,9 +41,19 @@ export class CallbackRoutes {
     this.#stale = true;
   };
 
+  /**
+   * The syncer of `path`. Throws (a 503: worth a retry) only when the table could not be built just now and
+   * does not know the path: one syncer's unreadable Secret does not refuse the events of the others.
+   */
   async target(path: string): Promise<CallbackTarget | undefined> {
     const age = this.#now() - this.#builtAt;
-    if (this.#stale || age >= REFRESH_MS || (!this.#table.has(path) && age >= MISS_REFRESH_MS)) await this.#rebuild();
+    if (this.#stale || age >= REFRESH_MS || (!this.#table.has(path) && age >= MISS_REFRESH_MS)) {
+      try {
+        await this.#rebuild();
+      } catch (error) {
+        if (!this.#table.has(path)) throw error;
+      }
+    }
     return this.#table.get(path);
   }
 
@@ -73,10 +83,8 @@ export class CallbackRoutes {
       }
     }
     this.#table = table;
+    // A failed build too: it is tried again after 5 s for an unknown path, not at every request.
     this.#builtAt = this.#now();
-    if (failure !== undefined) {
-      this.#stale = true;
-      throw failure;
-    }
+    if (failure !== undefined) throw failure;
   }
 }

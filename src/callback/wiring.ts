@@ -43,15 +43,18 @@ export function callbackReceiver(wiring: CallbackWiring): { server: Server; rout
 }
 
 /**
- * Counts `count` events into the syncer's status (against the resourceVersion
- * just read, so two replicas marking at once both count), then sets the
- * annotation that makes the leader sync. A syncer gone meanwhile is no error.
+ * Sets the annotation that makes the leader sync, then counts `count` events
+ * into the syncer's status (against the resourceVersion just read, so two
+ * replicas marking at once both count). In this order, a failure of either is
+ * retried whole without counting twice: a second annotation only asks for a
+ * sync again (at most one per 10 s). A syncer gone meanwhile is no error.
  */
 async function markSyncer(api: CustomObjectsApi, key: string, at: string, count: number): Promise<void> {
   const [namespace = 'default', name = ''] = key.split('/');
   const target = { group: GROUP, version: VERSION, namespace, plural: WECOM_SYNCER_PLURAL, name };
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   try {
+    await api.patchNamespacedCustomObject({ ...target, body: { metadata: { annotations: { [ANNOTATION_EVENT_RECEIVED_AT]: at } } } }, mergePatch);
     for (let attempt = 1; ; attempt++) {
       const syncer = (await api.getNamespacedCustomObject(target)) as WeComSyncer;
       const received = (syncer.status?.callback?.eventsReceived ?? 0) + count;
@@ -63,7 +66,6 @@ async function markSyncer(api: CustomObjectsApi, key: string, at: string, count:
         if (!(error instanceof ApiException && error.code === 409) || attempt >= MARK_ATTEMPTS) throw error;
       }
     }
-    await api.patchNamespacedCustomObject({ ...target, body: { metadata: { annotations: { [ANNOTATION_EVENT_RECEIVED_AT]: at } } } }, mergePatch);
   } catch (error) {
     if (error instanceof ApiException && error.code === 404) return;
     throw error;

@@ -28,14 +28,23 @@ interface Entry<S> {
  */
 export class OwnStatuses<S extends object> {
   readonly #entries = new Map<string, Entry<S>>();
+  readonly #ignored: ReadonlySet<string>;
   /** Per syncer: statuses a running reconcile started from or wrote as progress. */
   readonly #pending = new Map<string, Set<string>>();
+
+  /**
+   * `ignoredFields`: status fields other writers own (the event receivers' counts in a WeComSyncer's
+   * status.callback), left out of every comparison: a status that differs only in them is the same status.
+   */
+  constructor(options: { ignoredFields?: readonly string[] } = {}) {
+    this.#ignored = new Set(options.ignoredFields);
+  }
 
   /** The syncer as decisions should see it: with this process's last final status while the cache lags behind it. */
   effective<T extends WithStatus<S>>(key: string, cached: T): T {
     const entry = this.#entries.get(key);
     if (!entry) return cached;
-    if (entry.uid !== cached.metadata.uid || !entry.older.has(digest(cached.status))) {
+    if (entry.uid !== cached.metadata.uid || !entry.older.has(this.#digest(cached.status))) {
       this.#entries.delete(key);
       return cached;
     }
@@ -45,14 +54,14 @@ export class OwnStatuses<S extends object> {
   /** A reconcile is about to write status: what the cache and the decision held count as older. */
   begin(key: string, cached: WithStatus<S>, effective: WithStatus<S>): void {
     const older = new Set(this.#entries.get(key)?.older);
-    older.add(digest(cached.status));
-    older.add(digest(effective.status));
+    older.add(this.#digest(cached.status));
+    older.add(this.#digest(effective.status));
     this.#pending.set(key, older);
   }
 
   /** A progress write is about to go: it predates the final one. */
   progress(key: string, status: S): void {
-    this.#pending.get(key)?.add(digest(status));
+    this.#pending.get(key)?.add(this.#digest(status));
   }
 
   /** The final status was written. */
@@ -60,8 +69,12 @@ export class OwnStatuses<S extends object> {
     const older = this.#pending.get(key) ?? new Set<string>();
     this.#pending.delete(key);
     // The final status itself is no older status, even when a previous one read the same.
-    older.delete(digest(final));
+    older.delete(this.#digest(final));
     this.#entries.set(key, { uid, final, older: new Set([...older].slice(-MAX_OLDER)) });
+  }
+
+  #digest(status: object | undefined): string {
+    return digest(status, this.#ignored);
   }
 
   /** The final write failed, or the syncer is gone: what is stored is unknown, so the cache decides. */
@@ -71,9 +84,10 @@ export class OwnStatuses<S extends object> {
   }
 }
 
-/** A digest of a status by content, independent of key order and of null (removed) fields. */
-function digest(status: object | undefined): string {
-  return createHash('sha256').update(canonical(status ?? {})).digest('hex').slice(0, 32);
+/** A digest of a status by content, without the ignored fields, independent of key order and of null (removed) fields. */
+function digest(status: object | undefined, ignored: ReadonlySet<string>): string {
+  const kept = Object.entries(status ?? {}).filter(([field]) => !ignored.has(field));
+  return createHash('sha256').update(canonical(Object.fromEntries(kept))).digest('hex').slice(0, 32);
 }
 
 function canonical(value: unknown): string {

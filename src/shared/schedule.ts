@@ -24,7 +24,7 @@ export type SyncTrigger = (typeof SyncTrigger)[keyof typeof SyncTrigger];
  */
 export interface Scheduled {
   metadata: { name: string; uid?: string; generation?: number; annotations?: Record<string, string> };
-  spec: { interval: string };
+  spec: { interval: string; callback?: unknown };
   status?: {
     lastSyncTime?: string;
     observedGeneration?: number;
@@ -79,7 +79,8 @@ export function decideSync(syncer: Scheduled, now: Date): SyncDecision {
   if (status.observedGeneration !== syncer.metadata.generation) return runNow(SyncTrigger.NewGeneration);
   if (request !== undefined && request !== status.lastHandledSyncRequest) return runNow(SyncTrigger.SyncRequested);
   // Events since the last sync: one sync for all of them, at most one every 10 seconds.
-  const event = syncer.metadata.annotations?.[ANNOTATION_EVENT_RECEIVED_AT];
+  // Only while events are on: a mark left from before spec.callback was removed asks for nothing.
+  const event = syncer.spec.callback ? syncer.metadata.annotations?.[ANNOTATION_EVENT_RECEIVED_AT] : undefined;
   const eventDueAt = event !== undefined && event !== status.callback?.lastHandledEvent ? last + EVENT_SYNC_MIN_MS : Number.POSITIVE_INFINITY;
   if (now.getTime() >= eventDueAt) return runNow(SyncTrigger.EventReceived);
   if (isTrue(status.conditions, ConditionType.Reconciling)) return runNow(SyncTrigger.Interrupted);

@@ -86,7 +86,8 @@ export class WeComSyncerReconciler implements Reconciler {
   /** When a sync for hand edits last ran, per syncer: such syncs are rate-limited. */
   readonly #handSyncAt = new Map<string, number>();
   /** What this process last wrote to each syncer's status, while the informer has not delivered it. */
-  readonly #ownStatuses = new OwnStatuses<WeComSyncerStatus>();
+  /** status.callback is left out: the event receivers write their counts into it, whichever replica they run on. */
+  readonly #ownStatuses = new OwnStatuses<WeComSyncerStatus>({ ignoredFields: ['callback'] });
 
   constructor(deps: SyncerDeps) {
     this.#deps = deps;
@@ -116,7 +117,7 @@ export class WeComSyncerReconciler implements Reconciler {
     // Secret's content may call WeCom again: not the interval, not a restart's resume.
     const stalled = findCondition(syncer.status?.conditions, ConditionType.Stalled);
     const credentialsStalled = stalled?.status === 'True' && HUMAN_NEEDED.has(stalled.reason);
-    if (credentialsStalled && (trigger === undefined || trigger === SyncTrigger.IntervalElapsed || trigger === SyncTrigger.Interrupted)) {
+    if (credentialsStalled && (trigger === undefined || trigger === SyncTrigger.IntervalElapsed || trigger === SyncTrigger.Interrupted || trigger === SyncTrigger.EventReceived)) {
       // Re-read the Secrets (5 s after the stall, then less often, at least once a minute) to notice
       // a fix; WeCom is called only if they changed. The digest of what failed is in status, so a
       // restarted operator knows it too; a status without one (an older version's) counts as unchanged.
@@ -199,6 +200,21 @@ export class WeComSyncerReconciler implements Reconciler {
     return failedWith !== undefined && failedWith !== null && !(await matchesDigest(failedWith, stallInputs(syncer, credentials, reason)));
   }
 
+  /**
+   * The event path of a syncer with spec.callback. Its Secrets missing or unusable stop the events only, not
+   * the syncs: a Warning Event and the log say so, and status keeps the path it had.
+   */
+  async #callbackPath(syncer: WeComSyncer, logger: Logger): Promise<string | undefined> {
+    try {
+      return (await readCallbackSecrets(this.#deps.readSecret, syncer))?.path;
+    } catch (error) {
+      if (!(error instanceof SecretProblem)) throw error;
+      logger.warn({ err: error.message }, 'the event receiver\'s Secrets cannot be used; events are refused, syncs go on');
+      await this.#deps.events.record(syncer, 'Warning', 'CallbackSecretProblem', `${error.message}. WeCom's events for this syncer are refused until it is fixed; the syncs go on.`);
+      return undefined;
+    }
+  }
+
   /** Whether the cache still holds this very syncer (same uid), not being deleted. */
   #exists(key: string, syncer: WeComSyncer): boolean {
     const current = this.#deps.getSyncer(key);
@@ -214,7 +230,7 @@ export class WeComSyncerReconciler implements Reconciler {
     const credentials = await readCredentials(this.#deps.readSecret, syncer);
     attempt.credentials = credentials;
     // Where WeCom must send events: in status from the first attempt on, suspended or not, so the receiver can be set up.
-    attempt.callbackPath = (await readCallbackSecrets(this.#deps.readSecret, syncer))?.path;
+    attempt.callbackPath = await this.#callbackPath(syncer, logger);
     // Before any connection is opened: an origin the Secret's owner did not allow receives nothing.
     assertCredentialsMayGo(syncer, credentials);
     const corpSecret = credentials.corp.value;

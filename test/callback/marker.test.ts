@@ -31,7 +31,8 @@ test('syncers are marked apart; a failed mark is carried by the next one', async
   marker.received('ns/a');
   marker.received('ns/b');
   marker.received('ns/b');
-  await sleep(150);
+  // The retry after a failure waits twice the spacing.
+  await sleep(400);
   assert.equal(marks.filter((m) => m.key === 'ns/a').map((m) => m.count), [1]);
   assert.equal(marks.filter((m) => m.key === 'ns/b').map((m) => m.count), [2], 'the failed mark\'s event is not lost');
 });

@@ -143,8 +143,10 @@ test('a stalled syncer re-reads its Secret 5 s after the stall, then at half the
   assert.is(stalledRecheckMs('not a time', after(0)), 60_000);
 });
 
+const callback = { tokenRef: { name: 'cb', key: 'callbackToken' }, encodingAESKeyRef: { name: 'cb', key: 'encodingAESKey' } };
+
 test('a new event mark syncs once 10 s have passed since the last sync; until then it waits for them', () => {
-  const marked = synced({ annotations: { [ANNOTATION_EVENT_RECEIVED_AT]: '2026-11-26T10:00:03.000Z' } });
+  const marked = synced({ annotations: { [ANNOTATION_EVENT_RECEIVED_AT]: '2026-11-26T10:00:03.000Z' }, spec: { callback } });
   const early = decideSync(marked, at(4000));
   assert.is(early.trigger, undefined, 'within 10 s of a sync: no sync yet');
   assert.is(early.nextSyncAt.getTime(), at(EVENT_SYNC_MIN_MS).getTime(), 'requeued for the end of the spacing, not the interval');
@@ -152,11 +154,13 @@ test('a new event mark syncs once 10 s have passed since the last sync; until th
 });
 
 test('an event mark the last sync answered, or none, syncs nothing before the interval', () => {
-  const answered = synced({ annotations: { [ANNOTATION_EVENT_RECEIVED_AT]: 'mark-1' }, status: { callback: { lastHandledEvent: 'mark-1' } } });
+  const answered = synced({ annotations: { [ANNOTATION_EVENT_RECEIVED_AT]: 'mark-1' }, status: { callback: { lastHandledEvent: 'mark-1' } }, spec: { callback } });
   const decision = decideSync(answered, at(60_000));
   assert.is(decision.trigger, undefined);
   assert.ok(decision.nextSyncAt.getTime() >= at(HOUR).getTime());
   assert.is(decideSync(synced(), at(60_000)).trigger, undefined);
+  // Events turned off: the mark left behind asks for nothing, and status.callback (now null) cannot answer it.
+  assert.is(decideSync(synced({ annotations: { [ANNOTATION_EVENT_RECEIVED_AT]: 'mark-2' } }), at(60_000)).trigger, undefined);
 });
 
 test.run();
