@@ -14,8 +14,6 @@ export interface CallbackTarget extends CallbackSecrets {
 /** A verified contact-change event: what changed, by id only (WeCom sends no more since 2022). */
 export interface ContactEvent {
   changeType: string;
-  /** When WeCom says it happened (seconds since the epoch), when it says. */
-  createTime?: number;
 }
 
 /** What the receiver needs from the rest of the operator; injected. */
@@ -35,7 +33,7 @@ export interface Answer {
 }
 
 /** A timestamp further than this from now is refused: WeCom stamps each request when it sends it. */
-export const MAX_CLOCK_SKEW_S = 300;
+const MAX_CLOCK_SKEW_S = 300;
 /** Nonces remembered per syncer, at most; each for {@link MAX_CLOCK_SKEW_S} on both sides of its timestamp. */
 const MAX_NONCES = 100_000;
 const PATH = /^\/wecom\/callback\/[0-9a-f]{32}$/;
@@ -115,8 +113,7 @@ export class CallbackReceiver {
     if (receiveId !== target.corpId) return refuse(403, 'encrypted for another corp');
     const fields = parseCallbackXml(message);
     if (fields.get('MsgType') === 'event' && fields.get('Event') === 'change_contact') {
-      const createTime = Number(fields.get('CreateTime'));
-      this.#deps.received(target, { changeType: fields.get('ChangeType') ?? '', ...(Number.isSafeInteger(createTime) && { createTime }) });
+      this.#deps.received(target, { changeType: fields.get('ChangeType') ?? '' });
     }
     // Another verified event (an app's, a batch job's) is no change of contacts: acknowledged, nothing more.
     return { status: 200, body: '' };

@@ -4,7 +4,7 @@ import { SecretProblem, type SecretReader } from '../secrets/reader.ts';
 import { type CallbackKey, CallbackCryptoError, parseEncodingAESKey } from '../wecom/callback-crypto.ts';
 
 /** Where the receiver serves the syncers' event paths. */
-export const CALLBACK_PATH_PREFIX = '/wecom/callback/';
+const CALLBACK_PATH_PREFIX = '/wecom/callback/';
 
 /** What verifying a syncer's events takes: its receiver's Token and key, and where WeCom sends them. */
 export interface CallbackSecrets {

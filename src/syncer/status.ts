@@ -120,7 +120,7 @@ export function progressStatus(syncer: WeComSyncer, message: string, now: Date, 
 }
 
 /** What a sync says of the event receiver: its path and the event mark answered. */
-export interface CallbackReport {
+interface CallbackReport {
   path?: string;
   /** The casdoor.org/event-received-at value the sync started with. */
   event?: string;

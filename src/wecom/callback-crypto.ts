@@ -72,7 +72,7 @@ export function decryptMessage(key: CallbackKey, encrypted: string): Decrypted {
   };
 }
 
-/** Encrypts as WeCom does: what the simulator sends, and what a reply would carry. */
+/** Encrypts as WeCom does: what a reply to WeCom would carry; the tests check it against Tencent's library. */
 export function encryptMessage(key: CallbackKey, message: string, receiveId: string, random: Buffer = randomBytes(16)): string {
   const text = Buffer.from(message, 'utf8');
   const length = Buffer.alloc(4);
