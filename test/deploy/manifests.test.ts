@@ -141,7 +141,7 @@ test('the Deployment: 2 replicas, leader election, POD_NAMESPACE, probes, metric
   // The heap is a share of the memory limit; a heap cap in MB would have to be kept in step with it by hand.
   const nodeOptions = operator.env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
   assert.not.match(nodeOptions, /max-old-space-size=|max-heap-size/, 'no heap cap in MB: the heap follows the memory limit');
-  assert.is(nodeOptions, '--max-semi-space-size=8 --max-old-space-size-percentage=65', 'the young generation and the heap\'s share, as measured in README "Scale"');
+  assert.is(nodeOptions, '--max-semi-space-size=8 --max-old-space-size-percentage=65', 'the young generation and the heap\'s share, as measured in docs/performance.md ("What made it fast", "Memory")');
   assert.is(podSpec(base).serviceAccountName, 'wecom-syncer');
   assert.ok((podSpec(base).topologySpreadConstraints ?? []).length > 0, 'replicas spread over nodes');
 });
