@@ -32,9 +32,11 @@ clean:
 	rm -rf node_modules .run
 
 .PHONY: tools
-# Debian's Lua interpreters, for the test of the Argo CD health check (deploy/argocd/);
-# installed only when missing (with sudo when not root).
-tools:
+# Debian's Lua interpreters, for the test of the Argo CD health check (deploy/argocd/),
+# installed only when missing (with sudo when not root); helm and promtool, for the
+# tests of the chart and the alerts, built from the Go module proxy and cached.
+tools: deps
 	@command -v lua5.1 >/dev/null && command -v lua5.4 >/dev/null || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq lua5.1 lua5.4; }
+	@node hack/tools/cli.ts build
