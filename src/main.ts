@@ -6,14 +6,14 @@ import { collectDefaultMetrics } from 'prom-client';
 import { buildOperator } from './operator.ts';
 import { defaultIdentity, kubeLeaseStore, LeaderElector, leaseNamespace } from './runtime/index.ts';
 import { SharedConnectionsKubeConfig } from './runtime/kube-config.ts';
+import { leaderElectionMetric } from './runtime/metrics.ts';
 import { parseGoDuration } from './shared/duration.ts';
 
-/** The Lease that replicas elect their leader on, in --leader-election-namespace. */
-const LEASE_NAME = 'wecom-syncer-leader';
 
 const USAGE = `usage: wecom-syncer [--namespace NS]... [--concurrency N] [--log-level LEVEL]
                     [--metrics-bind-address ADDR] [--health-probe-bind-address ADDR] [--webhook-bind-address ADDR]
-                    [--leader-elect [--leader-election-namespace NS] [--leader-election-lease-duration 15s]
+                    [--leader-elect [--leader-election-namespace NS] [--leader-election-id wecom-syncer-leader]
+                     [--leader-election-lease-duration 15s]
                      [--leader-election-renew-deadline 10s] [--leader-election-retry-period 2s]]`;
 
 function parseFlags() {
@@ -22,6 +22,8 @@ function parseFlags() {
       namespace: { type: 'string', multiple: true, default: [] },
       'leader-elect': { type: 'boolean', default: false },
       'leader-election-namespace': { type: 'string' },
+      // The Lease that replicas elect their leader on, in --leader-election-namespace.
+      'leader-election-id': { type: 'string', default: 'wecom-syncer-leader' },
       'leader-election-lease-duration': { type: 'string', default: '15s' },
       'leader-election-renew-deadline': { type: 'string', default: '10s' },
       'leader-election-retry-period': { type: 'string', default: '2s' },
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
     const namespace = leaseNamespace(flags['leader-election-namespace']);
     if (!namespace) throw new Error('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE) outside a cluster');
     elector = new LeaderElector({
-      leases: kubeLeaseStore(kc, namespace, LEASE_NAME),
+      leases: kubeLeaseStore(kc, namespace, flags['leader-election-id']),
       identity: defaultIdentity(),
       logger,
       ...flags.election,
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
   const { manager, registry, callback } = buildOperator({
     kc, logger, namespaces: flags.namespace, concurrency: flags.concurrency, callback: webhook !== undefined, ...(elector && { elected: elector.elected }),
   });
+  if (elector) leaderElectionMetric(registry, flags['leader-election-id'], elector.elected);
 
   const servers: Server[] = [];
   const probes = bindAddress(flags['health-probe-bind-address'], '--health-probe-bind-address');

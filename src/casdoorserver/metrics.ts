@@ -1,5 +1,11 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { CasdoorServerStatus, SelectionCounts } from '../api/casdoor-server.ts';
+import { CASDOOR_GROUP_KIND } from '../api/casdoor-group.ts';
+import { CASDOOR_USER_KIND } from '../api/casdoor-user.ts';
+import type { EventHandlers } from '../runtime/index.ts';
 import { parseKey } from '../runtime/index.ts';
+import { objectLabels, StatusGauges } from '../shared/status-gauges.ts';
 import type { PushOutcome } from './status.ts';
 
 /** Casdoor answers in milliseconds on loopback, a page of 500 users in a fraction of a second. */
@@ -7,15 +13,22 @@ const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 /** A comparison of a few users takes a second, 10,000 a minute or two. */
 const COMPARISON_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
+const OBJECT_STATES = ['selected', 'inSync', 'failed', 'skipped'] as const satisfies ReadonlyArray<keyof SelectionCounts>;
+const OBJECT_KINDS = [[CASDOOR_USER_KIND, 'users'], [CASDOOR_GROUP_KIND, 'groups']] as const;
+
 /**
  * The CasdoorServer controller's own series: Casdoor requests by endpoint and
- * outcome (`ok`, or the error's reason), and full comparisons by result.
+ * outcome (`ok`, or the error's reason), and full comparisons by result. Per
+ * server, read off its status as the informer holds it: the objects it selects
+ * by state, its conditions, interval and suspension (see StatusGauges).
  */
 export class CasdoorServerMetrics {
   readonly #requests: Counter<'endpoint' | 'outcome'>;
   readonly #requestDuration: Histogram<'endpoint'>;
   readonly #comparisons: Counter<'namespace' | 'name' | 'result'>;
   readonly #comparisonDuration: Histogram<'namespace' | 'name'>;
+  readonly #objects: Gauge<'namespace' | 'name' | 'kind' | 'state'>;
+  readonly #status: StatusGauges;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -23,6 +36,38 @@ export class CasdoorServerMetrics {
     this.#requestDuration = new Histogram({ name: 'casdoor_request_duration_seconds', help: 'How long Casdoor API requests take, failed ones included', labelNames: ['endpoint'], buckets: REQUEST_BUCKETS, registers });
     this.#comparisons = new Counter({ name: 'casdoor_server_comparisons_total', help: 'Full comparisons with Casdoor by result (compared, suspended, failed)', labelNames: ['namespace', 'name', 'result'], registers });
     this.#comparisonDuration = new Histogram({ name: 'casdoor_server_comparison_duration_seconds', help: 'How long full comparisons with Casdoor take', labelNames: ['namespace', 'name'], buckets: COMPARISON_BUCKETS, registers });
+    this.#objects = new Gauge({ name: 'casdoor_server_objects', help: 'CasdoorUsers and CasdoorGroups a server selects, by state (selected, inSync, failed, skipped), as its status reports them', labelNames: ['namespace', 'name', 'kind', 'state'], registers });
+    this.#status = new StatusGauges(registry, 'casdoor_server', 'CasdoorServer');
+  }
+
+  /** Handlers for the CasdoorServer informer. */
+  readonly serverHandlers: EventHandlers<KubernetesObject> = {
+    add: (server) => this.#observe(server),
+    update: (_before, after) => this.#observe(after),
+    delete: (server) => this.#forget(server),
+  };
+
+  #observe(server: KubernetesObject): void {
+    const labels = objectLabels(server);
+    if (!labels) return;
+    if (server.metadata?.deletionTimestamp) return this.#forget(server);
+    // The API server's JSON, as the CRD's schema shapes it.
+    const status = (server as { status?: CasdoorServerStatus }).status;
+    for (const [kind, field] of OBJECT_KINDS) {
+      for (const state of OBJECT_STATES) {
+        const count = status?.[field]?.[state];
+        if (count === undefined) this.#objects.remove({ ...labels, kind, state });
+        else this.#objects.set({ ...labels, kind, state }, count);
+      }
+    }
+    this.#status.observe(server);
+  }
+
+  #forget(server: KubernetesObject): void {
+    const labels = objectLabels(server);
+    if (!labels) return;
+    for (const [kind] of OBJECT_KINDS) for (const state of OBJECT_STATES) this.#objects.remove({ ...labels, kind, state });
+    this.#status.forget(server);
   }
 
   /** For the Casdoor client's onRequest. */

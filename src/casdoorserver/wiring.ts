@@ -103,8 +103,11 @@ export function casdoorServerController(wiring: CasdoorServerWiring): { controll
     listener: wiring.runtimeMetrics.controllerListener('casdoorserver'),
   });
 
-  // Its own status writes change neither generation nor annotations.
-  for (const informer of serverInformers) informer.addHandlers(enqueueForReconcile(queue));
+  for (const informer of serverInformers) {
+    informer.addHandlers(metrics.serverHandlers);
+    // Its own status writes change neither generation nor annotations.
+    informer.addHandlers(enqueueForReconcile(queue));
+  }
 
   // A changed object queues each server of its namespace that selects it, or pushed it before.
   const changed = (object: CachedObject & KubernetesObject): void => {

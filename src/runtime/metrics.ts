@@ -101,3 +101,13 @@ export class RuntimeMetrics {
     };
   }
 }
+
+/**
+ * client-go's `leader_election_master_status` for the Lease `name`: 0 until this process is elected, then 1
+ * (a leader that loses its Lease exits). Summed over the replicas it says whether any leads.
+ */
+export function leaderElectionMetric(registry: Registry, name: string, elected: Promise<void>): void {
+  const gauge = new Gauge({ name: 'leader_election_master_status', help: 'Whether this process leads the Lease (1) or not (0)', labelNames: ['name'], registers: [registry] });
+  gauge.set({ name }, 0);
+  void elected.then(() => gauge.set({ name }, 1));
+}

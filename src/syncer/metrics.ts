@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { WeComSyncerStatus } from '../api/wecom-syncer.ts';
 import type { EventHandlers } from '../runtime/index.ts';
 import { keyOf, parseKey } from '../runtime/index.ts';
+import { objectLabels, StatusGauges } from '../shared/status-gauges.ts';
 import type { WeComRequestInfo } from '../wecom/client.ts';
 import type { SyncOutcome } from './status.ts';
 
@@ -19,7 +20,7 @@ type SyncerLabels = 'namespace' | 'name';
 /**
  * The operator's own series: WeCom requests, and per syncer its users, its last sync and how long syncs take.
  * Users and times are read from each syncer's status as the informer sees it, so they are right after a restart
- * and on every replica; durations and outcomes come from the syncs this process ran. A deleted syncer's series
+ * and on every replica, as are its conditions, interval and suspension (see StatusGauges); durations and outcomes come from the syncs this process ran. A deleted syncer's series
  * are removed.
  */
 export class SyncerMetrics {
@@ -30,6 +31,7 @@ export class SyncerMetrics {
   readonly #lastSuccess: Gauge<SyncerLabels>;
   readonly #syncDuration: Histogram<SyncerLabels>;
   readonly #syncs: Counter<SyncerLabels | 'result'>;
+  readonly #status: StatusGauges;
   /** Keys of the syncers the informer holds: a sync that ends after its syncer was deleted adds no series. */
   readonly #known = new Set<string>();
 
@@ -79,6 +81,7 @@ export class SyncerMetrics {
       labelNames: ['namespace', 'name', 'result'],
       registers,
     });
+    this.#status = new StatusGauges(registry, 'wecom_syncer', 'WeComSyncer');
   }
 
   /** For `WeComClientOptions.onRequest`. Labels hold the endpoint and errcode only: never a URL or credential. */
@@ -117,6 +120,7 @@ export class SyncerMetrics {
     }
     setTimestamp(this.#lastSync, labels, status?.lastSyncTime);
     setTimestamp(this.#lastSuccess, labels, status?.lastSuccessfulSyncTime);
+    this.#status.observe(syncer);
   }
 
   #forget(syncer: KubernetesObject): void {
@@ -128,17 +132,13 @@ export class SyncerMetrics {
     this.#lastSync.remove(labels);
     this.#lastSuccess.remove(labels);
     this.#syncDuration.remove(labels);
+    this.#status.forget(syncer);
   }
 }
 
 function syncerLabels(key: string): Record<SyncerLabels, string> {
   const { namespace = '', name } = parseKey(key);
   return { namespace, name };
-}
-
-function objectLabels(object: KubernetesObject): Record<SyncerLabels, string> | undefined {
-  const name = object.metadata?.name;
-  return name ? { namespace: object.metadata?.namespace ?? '', name } : undefined;
 }
 
 function setTimestamp(gauge: Gauge<SyncerLabels>, labels: Record<SyncerLabels, string>, time: string | undefined): void {
