@@ -1,0 +1,32 @@
+// The real helm, built from the Go module proxy (hack/tools/), and the chart as it renders.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { ensureTool } from '../../hack/tools/binaries.ts';
+
+export const CHART_DIR = join(import.meta.dirname, '..', '..', 'charts', 'wecom-syncer');
+
+/** A rendered object, loosely typed: tests read what they check. */
+export interface Rendered {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+/** Runs helm with `args`; resolves with its exit code and output, never throws on a failing exit. */
+export async function helm(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  const binary = await ensureTool('helm');
+  const result = spawnSync(binary, args, { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
+  return { code: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `helm template` of the chart with `--set`-style values (and value files), as objects. */
+export async function renderChart(values: Record<string, string> = {}, options: { release?: string; namespace?: string; files?: string[] } = {}): Promise<Rendered[]> {
+  const args = ['template', options.release ?? 'wecom-syncer', CHART_DIR, '-n', options.namespace ?? 'wecom-syncer'];
+  for (const file of options.files ?? []) args.push('-f', file);
+  for (const [key, value] of Object.entries(values)) args.push('--set', `${key}=${value}`);
+  const result = await helm(args);
+  if (result.code !== 0) throw new Error(`helm ${args.join(' ')}: ${result.stderr}`);
+  return parseAllDocuments(result.stdout).map((doc) => doc.toJSON() as Rendered | null).filter((object): object is Rendered => object !== null);
+}
