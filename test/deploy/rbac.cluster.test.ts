@@ -3,18 +3,16 @@
 // operator with a kubeconfig that holds only that token, and see a full sync
 // work; then ask the API server what the same identity may and may not do.
 // The Deployment is scaled to 0: no kubelet runs pods here.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parse, parseAllDocuments } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { testCluster, type TestCluster } from '../support/cluster.ts';
+import { can, forbidden, syncIn, tokenKubeconfig, written } from '../support/install.ts';
 import { type OperatorProcess, startOperator } from '../support/operator.ts';
-import { applySecret } from '../support/secrets.ts';
 import { type Simulator, startSimulator } from '../support/simulator/server.ts';
-import type { StoredSyncer } from '../support/syncer-env.ts';
-import { waitFor } from '../support/wait.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -67,71 +65,9 @@ async function install(context: Context, variant: 'deploy' | 'deploy/namespaced'
     namespace,
     serviceAccount,
     as: `system:serviceaccount:${namespace}:${serviceAccount}`,
-    kubeconfig: await tokenKubeconfig(context, namespace, serviceAccount),
+    kubeconfig: await tokenKubeconfig(context.cluster, context.dir, namespace, serviceAccount),
     objects: parseAllDocuments(rendered).map((doc) => doc.toJSON() as Install['objects'][number]),
   };
-}
-
-/** `kubectl create token` for `serviceAccount`, in a kubeconfig with the cluster's address and CA and nothing else. */
-async function tokenKubeconfig(context: Context, namespace: string, serviceAccount: string): Promise<string> {
-  const token = (await context.cluster.kubectlOk(['create', 'token', serviceAccount, '-n', namespace, '--duration=1h'])).trim();
-  const admin = parse(await readFile(context.cluster.kubeconfig, 'utf8')) as {
-    clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
-  };
-  const server = admin.clusters[0]?.cluster;
-  assert.ok(server, 'the cluster kubeconfig names a server');
-  const path = join(context.dir, `kubeconfig-${namespace}`);
-  await writeFile(path, JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'test', cluster: { server: server.server, 'certificate-authority-data': server['certificate-authority-data'] } }],
-    users: [{ name: serviceAccount, user: { token } }],
-    contexts: [{ name: 'test', context: { cluster: 'test', user: serviceAccount, namespace } }],
-    'current-context': 'test',
-  }), { mode: 0o600 });
-  return path;
-}
-
-/** Whether `as` may `verb` `resource` (`-n NS`, `-A`, `--subresource=...` in `scope`), per the API server. */
-async function can(cluster: TestCluster, as: string, verb: string, resource: string, scope: string[]): Promise<boolean> {
-  const result = await cluster.kubectl(['auth', 'can-i', verb, resource, `--as=${as}`, ...scope]);
-  const answer = result.stdout.trim();
-  assert.ok(answer === 'yes' || answer === 'no', `kubectl auth can-i answered "${answer}" ${result.stderr}`);
-  return answer === 'yes';
-}
-
-/** Creates the WeCom Secret and a WeComSyncer in `namespace`, and waits for a complete sync by the operator. */
-async function syncIn(context: Context, namespace: string): Promise<StoredSyncer> {
-  const { cluster, sim } = context;
-  await applySecret(cluster, namespace, 'wecom', { corpSecret: sim.corpSecret }, [sim.url]);
-  await cluster.kubectlOk(['apply', '-f', '-'], {
-    input: JSON.stringify({
-      apiVersion: 'casdoor.org/v1alpha1',
-      kind: 'WeComSyncer',
-      metadata: { name: 'acme', namespace },
-      spec: { organization: 'acme', corpId: sim.corpId, corpSecretRef: { name: 'wecom' }, apiURL: sim.url },
-    }),
-  });
-  return waitFor(`Ready=True on ${namespace}/acme`, async () => {
-    const syncer = JSON.parse(await cluster.kubectlOk(['get', 'wcs', 'acme', '-n', namespace, '-o', 'json'])) as StoredSyncer & { metadata: { generation: number } };
-    const ready = syncer.status?.conditions?.find((c) => c.type === 'Ready');
-    return ready?.status === 'True' && ready.observedGeneration === syncer.metadata.generation ? syncer : undefined;
-  }, 60_000);
-}
-
-/** What the operator wrote in `namespace`: users, groups and Events. */
-async function written(cluster: TestCluster, namespace: string): Promise<{ users: number; groups: number; events: number }> {
-  const count = async (args: string[]): Promise<number> => (JSON.parse(await cluster.kubectlOk([...args, '-n', namespace, '-o', 'json'])) as { items: unknown[] }).items.length;
-  return {
-    users: await count(['get', 'cu', '-l', 'casdoor.org/syncer=acme']),
-    groups: await count(['get', 'cg', '-l', 'casdoor.org/syncer=acme']),
-    events: await count(['get', 'events', '--field-selector', 'involvedObject.kind=WeComSyncer']),
-  };
-}
-
-/** The lines of an operator's JSON log that report a refusal by the API server. */
-function forbidden(operator: OperatorProcess): string[] {
-  return operator.log().split('\n').filter((line) => /forbidden|\b403\b/i.test(line));
 }
 
 test.before(async (context) => {
@@ -171,7 +107,7 @@ test('deploy/: the ServiceAccount\'s token alone runs a full sync in another nam
 
   const process = startOperator(operator.kubeconfig, app, ['--leader-elect', `--leader-election-namespace=${operator.namespace}`]);
   context.operators.push(process);
-  const syncer = await syncIn(context, app);
+  const syncer = await syncIn(context.cluster, context.sim, app);
   assert.is(syncer.status?.users?.total, sim.org.members.length);
   const objects = await written(cluster, app);
   assert.is(objects.users, sim.org.members.length, 'every member became a CasdoorUser');
@@ -233,7 +169,7 @@ test('deploy/namespaced: a Role alone runs a full sync in its own namespace, and
 
   const process = startOperator(tenant.kubeconfig, tenant.namespace, ['--leader-elect', `--leader-election-namespace=${tenant.namespace}`]);
   context.operators.push(process);
-  await syncIn(context, tenant.namespace);
+  await syncIn(context.cluster, context.sim, tenant.namespace);
   const objects = await written(cluster, tenant.namespace);
   assert.is(objects.users, sim.org.members.length);
   assert.ok(objects.events > 0);
