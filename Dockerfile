@@ -2,7 +2,7 @@
 # The operator's image: tsc-compiled JavaScript (dist/), not the TypeScript
 # sources. Measured on `node … --help` (which loads every module), compiled JS
 # starts sooner and ships less code than Node 24 type-stripping src/ — see
-# README "The image" for the numbers — so there is a build stage.
+# docs/operating.md, "The image", for the numbers — so there is a build stage.
 # Build: docker build -t ghcr.io/wecom-syncer/wecom-syncer:0.1.0 .
 # The base is pinned to the same Node as the project's toolchain (Makefile:
 # 24.21.0); pin it by digest too (node:24.21.0-bookworm-slim@sha256:...) where

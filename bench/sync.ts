@@ -5,7 +5,7 @@
  * 1. floor: our own client creates N CasdoorUsers with the operator's write concurrency;
  * 2. initial sync, on a fresh control plane: from creating the WeComSyncer to Ready with N users;
  * 3. resync with nothing changed: time and writes (read from kube-apiserver's /metrics); then the operator's
- *    V8 heap after a full GC, read through its inspector (heapAfterGcMB; its growth between two sizes is the README's bytes per member);
+ *    V8 heap after a full GC, read through its inspector (heapAfterGcMB; its growth between two sizes is docs/performance.md's bytes per member);
  * 4. one member changed: writes; then spec.callback turned on and a member deleted, which WeCom's event tells
  *    the operator's receiver (bench/events.ts): seconds from the event to the CasdoorUser forbidden (eventToUserSeconds);
  * 5. WeCom calls per endpoint and tokens requested;

@@ -1,4 +1,4 @@
-// wecom-syncer: flags and wiring only. See README.md for the flags.
+// wecom-syncer: flags and wiring only. docs/operating.md lists the flags.
 import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import pino from 'pino';

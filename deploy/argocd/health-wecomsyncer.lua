@@ -1,5 +1,5 @@
 -- Argo CD health check for casdoor.org/WeComSyncer. Paste into argocd-cm as
--- resource.customizations.health.casdoor.org_WeComSyncer (see README.md).
+-- resource.customizations.health.casdoor.org_WeComSyncer (see docs/operating.md).
 -- It reads the kstatus conditions the operator writes, in kstatus's order:
 --   Progressing  no status yet, status of an older generation, or Reconciling=True
 --   Degraded     Stalled=True (a person must act), or Ready=False for any cause

@@ -31,7 +31,7 @@ const SEED = 20261127;
 const MAX_HEAP_GROWTH_MB = 10;
 const MAX_RSS_GROWTH_MB = 100;
 const MAX_FD_GROWTH = 20;
-/** Readings for the README's figures, besides the two compared. */
+/** Readings for the figures of docs/reliability.md, besides the two compared. */
 const READ_AT = new Set([FIRST_READING, 50, 100, 150, SYNCS]);
 
 const test = suite<{ env: SyncerEnv }>('soak');

@@ -1,5 +1,5 @@
 // What the fault tests check after every fault: the exact set of CasdoorUsers,
-// and how long recovery took (printed, for the README's Reliability table).
+// and how long recovery took (printed, for the table of docs/reliability.md).
 import * as assert from 'uvu/assert';
 import type { StoredSyncer, SyncerEnv } from './syncer-env.ts';
 import { waitFor } from './wait.ts';
