@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
+import { metricsIn, MONITORING_DIR } from './metric-names.ts';
 import { promtool } from './promtool.ts';
 
-const MONITORING_DIR = join(import.meta.dirname, '..', '..', 'deploy', 'monitoring');
 const RULES_FILE = join(MONITORING_DIR, 'rules.yaml');
 const UNIT_TESTS_FILE = join(import.meta.dirname, 'alerts.test.yaml');
 /** Where the runbook sections are until they move into docs/operating.md, which runbook_url names. */
@@ -138,6 +138,24 @@ test('template braces only in annotations, so the chart can include the file as 
     assert.not.match(rule.expr, '{{', rule.alert);
     assert.not.match(JSON.stringify(rule.labels ?? {}), '{{', rule.alert);
   }
+});
+
+test('metricsIn reads the metric names off PromQL', () => {
+  assert.equal(
+    metricsIn('sum by (endpoint, errcode) (rate(wecom_requests_total{errcode!="0"}[10m])) / on (endpoint) group_left () sum by (endpoint) (rate(wecom_requests_total[10m])) > 0.05'),
+    ['wecom_requests_total'],
+  );
+  assert.equal(
+    metricsIn('histogram_quantile(0.95, sum by (le) (rate(controller_runtime_reconcile_time_seconds_bucket{controller=~"a|b"}[$__rate_interval]))) and workqueue_depth unless up offset 1h'),
+    ['controller_runtime_reconcile_time_seconds', 'up', 'workqueue_depth'],
+  );
+  assert.equal(metricsIn('time() - max(wecom_syncer_last_success_timestamp_seconds) by (namespace) > 3 * wecom_syncer_interval_seconds'), [
+    'wecom_syncer_interval_seconds',
+    'wecom_syncer_last_success_timestamp_seconds',
+  ]);
+  assert.equal(metricsIn('label_replace(x_count, "dst", "$1", "src", "(.*)") * 1e3'), ['x']);
+  const names = metricsIn(alerts.find((rule) => rule.alert === 'WeComSyncerSyncStale')?.expr ?? '');
+  assert.equal(names, ['wecom_syncer_interval_seconds', 'wecom_syncer_last_success_timestamp_seconds', 'wecom_syncer_suspended']);
 });
 
 test.run();
