@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NODE_BIN := $(shell hack/node-bin.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: test demo deps control-plane-binaries typecheck clean
+.PHONY: test demo deps control-plane-binaries typecheck copies clean
 
 ## test: type check, unit tests, and tests on a real local control plane
 test: deps control-plane-binaries tools
@@ -18,6 +18,10 @@ demo: deps control-plane-binaries
 ## typecheck: tsc over src/, test/, hack/ and bench/
 typecheck: deps
 	@npx tsc --noEmit -p .
+
+## copies: rewrite the files kept in two places (the chart's crds/ and files/, the PrometheusRule) from their source
+copies: deps
+	@node hack/copies.ts
 
 deps: node_modules/.package-lock.json
 

@@ -1,11 +1,11 @@
 // charts/wecom-syncer as helm renders it (no cluster needed): lint, the same
 // objects as deploy/ with default values, and what each value must change.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { CHART_DIR, helm, type Rendered, renderChart } from '../support/helm.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -48,7 +48,7 @@ function container(objects: Rendered[], name?: string): Container {
 }
 
 test('helm lint --strict passes, with default values and with every mode', async () => {
-  for (const set of [[], ['namespaced=true'], ['watchNamespaces={a,b}'], ['leaderElection.enabled=false,replicaCount=1'], ['metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true']]) {
+  for (const set of [[], ['namespaced=true'], ['watchNamespaces={a,b}'], ['leaderElection.enabled=false,replicaCount=1'], ['metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true,metrics.grafanaDashboard.enabled=true']]) {
     const result = await helm(['lint', '--strict', CHART_DIR, ...set.flatMap((value) => ['--set', value])]);
     assert.is(result.code, 0, `helm lint --strict ${set.join(' ')}: ${result.stdout}${result.stderr}`);
   }
@@ -59,14 +59,6 @@ test('with default values it renders what deploy/ does, but for the Namespace (h
   const base = withoutHelmLabels(kustomize('deploy').filter((object) => object.kind !== 'Namespace'));
   assert.equal(chart.map((object) => `${object.kind}/${object.metadata.name}`), base.map((object) => `${object.kind}/${object.metadata.name}`));
   for (const [index, object] of chart.entries()) assert.equal(object, base[index], `${object.kind}/${object.metadata.name}`);
-});
-
-test('the chart\'s crds/ are the repository\'s crds/, byte for byte', () => {
-  const files = (dir: string) => readdirSync(dir).filter((file) => file.endsWith('.yaml')).sort();
-  assert.equal(files(join(CHART_DIR, 'crds')), files(join(ROOT, 'crds')));
-  for (const file of files(join(ROOT, 'crds'))) {
-    assert.ok(readFileSync(join(CHART_DIR, 'crds', file)).equals(readFileSync(join(ROOT, 'crds', file))), `charts/wecom-syncer/crds/${file} differs from crds/${file}: copy it over`);
-  }
 });
 
 test('namespaced: a Role and RoleBinding in the release namespace, nothing cluster-scoped, and the pod watches its own namespace', async () => {
@@ -159,7 +151,20 @@ test('ServiceMonitor and PrometheusRule: off by default, on when asked, selectin
   assert.equal(monitor.spec.endpoints.map((endpoint) => endpoint.port), ['metrics']);
   const service = find(on, 'Service', 'wecom-syncer-metrics') as unknown as { metadata: { labels: Record<string, string> } };
   for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels)) assert.is(service.metadata.labels[key], value, `the ServiceMonitor selects the metrics Service by ${key}`);
-  find(on, 'PrometheusRule');
+  assert.ok((monitor.spec.endpoints[0] as { honorLabels?: boolean }).honorLabels, 'the series keep their own namespace label');
+  const rule = find(on, 'PrometheusRule') as unknown as { spec: { groups: unknown } };
+  const rules = parse(readFileSync(join(ROOT, 'deploy', 'monitoring', 'rules.yaml'), 'utf8')) as { groups: unknown };
+  assert.equal(rule.spec.groups, rules.groups, 'the groups of deploy/monitoring/rules.yaml');
+});
+
+test('Grafana dashboard: off by default, on as a ConfigMap for the dashboard sidecar holding deploy/monitoring\'s JSON', async () => {
+  assert.not.ok((await renderChart()).some((object) => object.kind === 'ConfigMap'));
+  const objects = await renderChart({ 'metrics.grafanaDashboard.enabled': 'true', 'metrics.grafanaDashboard.annotations.grafana_folder': 'Identity' });
+  const map = find(objects, 'ConfigMap', 'wecom-syncer-dashboard') as unknown as { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; data: Record<string, string> };
+  assert.is(map.metadata.labels.grafana_dashboard, '1');
+  assert.is(map.metadata.annotations.grafana_folder, 'Identity');
+  const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy', 'monitoring', 'grafana-dashboard.json'), 'utf8')) as unknown;
+  assert.equal(JSON.parse(map.data['wecom-syncer.json'] ?? ''), dashboard);
 });
 
 test('webhook off: no Service, no port, and the receiver turned off', async () => {

@@ -11,8 +11,8 @@ import { promtool } from './promtool.ts';
 
 const RULES_FILE = join(MONITORING_DIR, 'rules.yaml');
 const UNIT_TESTS_FILE = join(import.meta.dirname, 'alerts.test.yaml');
-/** Where the runbook sections are until they move into docs/operating.md, which runbook_url names. */
-const RUNBOOKS_FILE = join(MONITORING_DIR, 'RUNBOOKS.md');
+/** Where the runbook sections are: the page runbook_url names. */
+const RUNBOOKS_FILE = join(MONITORING_DIR, '..', '..', 'docs', 'operating.md');
 const RUNBOOK_BASE = 'https://github.com/wecom-syncer/wecom-syncer/blob/main/docs/operating.md#';
 
 interface AlertRule {
@@ -121,7 +121,7 @@ test('every alert has a severity, a summary, a description saying what to look a
     // An alert name is letters only, so GitHub's anchor of `### Name` is the name in lower case.
     assert.match(alert, /^[A-Za-z]+$/);
     assert.is(annotations.runbook_url, `${RUNBOOK_BASE}${alert.toLowerCase()}`, alert);
-    assert.ok(headings.has(alert), `${alert}: a "### ${alert}" section in deploy/monitoring/RUNBOOKS.md`);
+    assert.ok(headings.has(alert), `${alert}: a "### ${alert}" section in docs/operating.md`);
 
     // The labels the annotations name are the ones the alert fires with (else they render empty), and
     // an alert about one object names it as namespace/name.
