@@ -1,4 +1,5 @@
 // wecom-syncer: flags and wiring only. docs/operating.md lists the flags.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -6,9 +7,11 @@ import { collectDefaultMetrics } from 'prom-client';
 import { buildOperator } from './operator.ts';
 import { defaultIdentity, kubeLeaseStore, LeaderElector, leaseNamespace } from './runtime/index.ts';
 import { SharedConnectionsKubeConfig } from './runtime/kube-config.ts';
-import { leaderElectionMetric } from './runtime/metrics.ts';
+import { buildInfoMetric, leaderElectionMetric } from './runtime/metrics.ts';
 import { parseGoDuration } from './shared/duration.ts';
 
+/** The version in package.json, which the image ships beside dist/ as the checkout has it beside src/. */
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const USAGE = `usage: wecom-syncer [--namespace NS]... [--concurrency N] [--log-level LEVEL]
                     [--metrics-bind-address ADDR] [--health-probe-bind-address ADDR] [--webhook-bind-address ADDR]
@@ -95,6 +98,7 @@ async function main(): Promise<void> {
   const { manager, registry, callback } = buildOperator({
     kc, logger, namespaces: flags.namespace, concurrency: flags.concurrency, callback: webhook !== undefined, ...(elector && { elected: elector.elected }),
   });
+  buildInfoMetric(registry, 'wecom_syncer_build_info', { version: VERSION, nodejs: process.version });
   if (elector) leaderElectionMetric(registry, flags['leader-election-id'], elector.elected);
 
   const servers: Server[] = [];

@@ -111,3 +111,11 @@ export function leaderElectionMetric(registry: Registry, name: string, elected: 
   gauge.set({ name }, 0);
   void elected.then(() => gauge.set({ name }, 1));
 }
+
+/**
+ * A `<name>` gauge of 1 with the build's labels (version, runtime), as `prometheus_build_info` is: it says which
+ * version each replica runs, and selecting on it picks this operator's targets out of everything scraped.
+ */
+export function buildInfoMetric(registry: Registry, name: string, labels: Record<string, string>): void {
+  new Gauge({ name, help: 'Always 1; the labels say which build this process runs', labelNames: Object.keys(labels), registers: [registry] }).set(labels, 1);
+}
