@@ -4,7 +4,7 @@ import type { CasdoorServerStatus, SelectionCounts } from '../api/casdoor-server
 import { CASDOOR_GROUP_KIND } from '../api/casdoor-group.ts';
 import { CASDOOR_USER_KIND } from '../api/casdoor-user.ts';
 import type { EventHandlers } from '../runtime/index.ts';
-import { parseKey } from '../runtime/index.ts';
+import { keyOf, parseKey } from '../runtime/index.ts';
 import { objectLabels, StatusGauges } from '../shared/status-gauges.ts';
 import type { PushOutcome } from './status.ts';
 
@@ -14,6 +14,7 @@ const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 const COMPARISON_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
 const OBJECT_STATES = ['selected', 'inSync', 'failed', 'skipped'] as const satisfies ReadonlyArray<keyof SelectionCounts>;
+const COMPARISON_RESULTS: ReadonlyArray<PushOutcome['kind']> = ['compared', 'suspended', 'failed'];
 const OBJECT_KINDS = [[CASDOOR_USER_KIND, 'users'], [CASDOOR_GROUP_KIND, 'groups']] as const;
 
 /**
@@ -29,6 +30,8 @@ export class CasdoorServerMetrics {
   readonly #comparisonDuration: Histogram<'namespace' | 'name'>;
   readonly #objects: Gauge<'namespace' | 'name' | 'kind' | 'state'>;
   readonly #status: StatusGauges;
+  /** Keys of the servers the informer holds: a comparison that ends after its server was deleted adds no series. */
+  readonly #known = new Set<string>();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -51,6 +54,7 @@ export class CasdoorServerMetrics {
     const labels = objectLabels(server);
     if (!labels) return;
     if (server.metadata?.deletionTimestamp) return this.#forget(server);
+    this.#known.add(keyOf(labels.namespace || undefined, labels.name));
     // The API server's JSON, as the CRD's schema shapes it.
     const status = (server as { status?: CasdoorServerStatus }).status;
     for (const [kind, field] of OBJECT_KINDS) {
@@ -66,7 +70,10 @@ export class CasdoorServerMetrics {
   #forget(server: KubernetesObject): void {
     const labels = objectLabels(server);
     if (!labels) return;
+    this.#known.delete(keyOf(labels.namespace || undefined, labels.name));
     for (const [kind] of OBJECT_KINDS) for (const state of OBJECT_STATES) this.#objects.remove({ ...labels, kind, state });
+    for (const result of COMPARISON_RESULTS) this.#comparisons.remove({ ...labels, result });
+    this.#comparisonDuration.remove(labels);
     this.#status.forget(server);
   }
 
@@ -78,6 +85,7 @@ export class CasdoorServerMetrics {
 
   /** For the reconciler's onComparisonFinished. */
   readonly comparisonFinished = (key: string, outcome: PushOutcome, durationMs: number): void => {
+    if (!this.#known.has(key)) return;
     const { namespace, name } = parseKey(key);
     this.#comparisons.inc({ namespace: namespace ?? '', name, result: outcome.kind });
     this.#comparisonDuration.observe({ namespace: namespace ?? '', name }, durationMs / 1000);

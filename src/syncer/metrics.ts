@@ -19,9 +19,9 @@ type SyncerLabels = 'namespace' | 'name';
 
 /**
  * The operator's own series: WeCom requests, and per syncer its users, its last sync and how long syncs take.
- * Users and times are read from each syncer's status as the informer sees it, so they are right after a restart
- * and on every replica, as are its conditions, interval and suspension (see StatusGauges); durations and outcomes come from the syncs this process ran. A deleted syncer's series
- * are removed.
+ * Users, times, conditions, interval and suspension (StatusGauges) are read from each syncer as the informer
+ * sees it, so they are right after a restart and on every replica; durations and outcomes come from the syncs
+ * this process ran. A deleted syncer's series are removed.
  */
 export class SyncerMetrics {
   readonly #requests: Counter<'endpoint' | 'errcode'>;
