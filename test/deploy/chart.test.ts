@@ -83,10 +83,33 @@ test('watchNamespaces: the ClusterRole bound in each watched namespace only, and
   assert.equal(args.filter((arg) => arg.startsWith('--namespace=')), ['--namespace=team-a', '--namespace=team-b']);
 });
 
-test('namespaced with watchNamespaces is refused with a message', async () => {
-  const result = await helm(['template', 'wecom-syncer', CHART_DIR, '--set', 'namespaced=true', '--set', 'watchNamespaces={team-b}']);
-  assert.is.not(result.code, 0);
-  assert.match(result.stderr, /leave watchNamespaces empty/);
+test('contradictory values are refused with a message', async () => {
+  for (const [sets, expected] of [
+    [['namespaced=true', 'watchNamespaces={team-b}'], /leave watchNamespaces empty/],
+    [['leaderElection.enabled=false'], /one replica at most/],
+    [['podLabels.app\\.kubernetes\\.io/name=mine'], /podLabels may not set app.kubernetes.io\/name/],
+  ] as const) {
+    const result = await helm(['template', 'wecom-syncer', CHART_DIR, ...sets.flatMap((set) => ['--set', set])]);
+    assert.is.not(result.code, 0, sets.join(' '));
+    assert.match(result.stderr, expected);
+  }
+});
+
+test('the scrape annotation follows metrics.port', async () => {
+  for (const [port, expected] of [[undefined, '8080'], ['9090', '9090']] as const) {
+    const objects = await renderChart(port ? { 'metrics.port': port } : {});
+    const service = find(objects, 'Service', 'wecom-syncer-metrics');
+    assert.is(service.metadata.annotations?.['prometheus.io/port'], expected);
+    assert.ok(container(objects).args.includes(`--metrics-bind-address=:${expected}`));
+  }
+});
+
+test('a long release name keeps every name within 63 characters', async () => {
+  const release = `identity-${'x'.repeat(44)}`;
+  const objects = await renderChart({ 'metrics.grafanaDashboard.enabled': 'true' }, { release });
+  const long = objects.filter((object) => object.metadata.name.length > 63).map((object) => object.metadata.name);
+  assert.equal(long, []);
+  assert.ok(objects.length > 8);
 });
 
 test('no leader election: no --leader-elect, no Lease Role; one replica has no PodDisruptionBudget', async () => {
@@ -175,6 +198,11 @@ test('webhook off: no Service, no port, and the receiver turned off', async () =
   assert.not.ok(operator.ports.some((port) => port.name === 'webhook'));
 });
 
+test('values.schema.json takes a percentage for minAvailable', async () => {
+  const objects = await renderChart({ 'podDisruptionBudget.minAvailable': '50%' });
+  assert.is((find(objects, 'PodDisruptionBudget') as unknown as { spec: { minAvailable: string } }).spec.minAvailable, '50%');
+});
+
 test('values.schema.json rejects a mistyped value with a message naming it', async () => {
   for (const [set, expected] of [
     ['replicaCount=two', /replicaCount/],
@@ -183,6 +211,7 @@ test('values.schema.json rejects a mistyped value with a message naming it', asy
     ['namespaced=yes', /namespaced/],
     ['replicas=2', /replicas/],
     ['image.digest=latest', /digest/],
+    ['podDisruptionBudget.minAvailable=most', /minAvailable/],
   ] as const) {
     const result = await helm(['template', 'wecom-syncer', CHART_DIR, '--set-string', set]);
     assert.is.not(result.code, 0, `--set ${set} is refused`);

@@ -28,5 +28,9 @@ export async function renderChart(values: Record<string, string> = {}, options: 
   for (const [key, value] of Object.entries(values)) args.push('--set', `${key}=${value}`);
   const result = await helm(args);
   if (result.code !== 0) throw new Error(`helm ${args.join(' ')}: ${result.stderr}`);
-  return parseAllDocuments(result.stdout).map((doc) => doc.toJSON() as Rendered | null).filter((object): object is Rendered => object !== null);
+  const docs = parseAllDocuments(result.stdout, { uniqueKeys: true });
+  // A template that renders a key twice is YAML the API server would read one way and a reviewer another.
+  const problems = docs.flatMap((doc) => doc.errors.map((error) => error.message));
+  if (problems.length > 0) throw new Error(`helm ${args.join(' ')} rendered invalid YAML: ${problems.join('; ')}`);
+  return docs.map((doc) => doc.toJSON() as Rendered | null).filter((object): object is Rendered => object !== null);
 }
