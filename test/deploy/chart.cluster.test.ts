@@ -1,22 +1,26 @@
-// charts/wecom-syncer on a real API server, as a platform team runs it:
-// `helm install` (no replicas: no kubelet runs pods here), the operator run
-// with nothing but the chart's ServiceAccount token, `helm upgrade` with other
-// values, and `helm uninstall`, which leaves the CRDs and the users in place.
+// charts/wecom-syncer on a real API server, as a platform team runs it: on a
+// control plane of its own without the CRDs, so that Helm installs them from
+// the chart's crds/; `helm install` (no replicas: no kubelet runs pods here),
+// the operator run as the rendered Deployment says with nothing but the chart's
+// ServiceAccount token, the CRDs upgraded as the docs say, `helm upgrade` with
+// other values, and `helm uninstall`, which leaves the CRDs and the users in
+// place. The tests run in order, each on what the one before left.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testCluster, type TestCluster } from '../support/cluster.ts';
+import { type PrivateCluster, privateCluster } from '../support/private-cluster.ts';
 import { CHART_DIR, helm } from '../support/helm.ts';
 import { can, forbidden, syncIn, tokenKubeconfig, written } from '../support/install.ts';
 import { type OperatorProcess, startOperator } from '../support/operator.ts';
 import { type Simulator, startSimulator } from '../support/simulator/server.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
 interface Context {
-  cluster: TestCluster;
+  cluster: PrivateCluster;
   sim: Simulator;
   dir: string;
   /** helm's environment: the test cluster, and its own config, cache and data folders. */
@@ -47,9 +51,7 @@ async function deploymentArgs(context: Context): Promise<string[]> {
 }
 
 test.before(async (context) => {
-  context.cluster = await testCluster();
-  await context.cluster.kubectlOk(['apply', '--server-side', '-f', join(ROOT, 'crds')]);
-  await context.cluster.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(ROOT, 'crds')]);
+  context.cluster = await privateCluster('chart', [], { crds: false });
   context.sim = await startSimulator();
   context.dir = await mkdtemp(join(tmpdir(), 'wecom-syncer-chart-'));
   context.env = {
@@ -67,17 +69,22 @@ test.before(async (context) => {
 test.after(async (context) => {
   await context.operator?.kill();
   await context.sim.close();
-  await helm(['uninstall', context.release, '-n', context.release, '--ignore-not-found'], context.env);
-  for (const namespace of [context.release, context.app, context.other]) await context.cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  await context.cluster.destroy();
   await rm(context.dir, { recursive: true, force: true });
 });
 
 test('helm install, then the chart\'s ServiceAccount token alone runs a full sync in the namespace it watches', async (context) => {
   const { cluster, sim, release, app } = context;
+  const crds = await cluster.kubectl(['get', 'crd', '-o', 'name']);
+  assert.not.match(crds.stdout, 'casdoor.org', 'no CRD before the install');
   await helmOk(context, ['install', release, CHART_DIR, '-n', release, '--set', 'replicaCount=0', '--set', `watchNamespaces={${app}}`]);
+  await cluster.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(ROOT, 'crds')]);
   const serviceAccount = fullname(context);
   const kubeconfig = await tokenKubeconfig(cluster, context.dir, release, serviceAccount);
-  context.operator = startOperator(kubeconfig, app, ['--leader-elect', `--leader-election-namespace=${release}`, `--leader-election-id=${fullname(context)}-leader`]);
+  // The flags the chart gives the pod, but for the addresses: a test process must not take fixed ports.
+  const rendered = (await deploymentArgs(context)).filter((arg) => !/^--(metrics|health-probe|webhook)-bind-address=/.test(arg) && !arg.startsWith('--namespace='));
+  assert.ok(rendered.includes(`--leader-election-id=${fullname(context)}-leader`), rendered.join(' '));
+  context.operator = startOperator(kubeconfig, app, [...rendered, `--leader-election-namespace=${release}`]);
   const syncer = await syncIn(cluster, sim, app);
   assert.is(syncer.status?.users?.total, sim.org.members.length);
   const objects = await written(cluster, app);
@@ -109,9 +116,19 @@ test('helm upgrade with other values changes the Deployment and the bindings, an
   const as = `system:serviceaccount:${release}:${fullname(context)}`;
   assert.ok(await can(cluster, as, 'list', 'wecomsyncers.casdoor.org', ['-n', other]), 'the new namespace is bound');
   // The running operator's token still works: the ServiceAccount was kept, not recreated.
-  await cluster.kubectlOk(['annotate', 'wcs', 'acme', '-n', app, `casdoor.org/sync-requested-at=${new Date().toISOString()}`, '--overwrite']);
-  await syncIn(context.cluster, context.sim, app);
+  const request = `after-upgrade-${Date.now()}`;
+  await cluster.kubectlOk(['annotate', 'wcs', 'acme', '-n', app, `casdoor.org/sync-requested-at=${request}`, '--overwrite']);
+  await waitFor('the sync requested after the upgrade', async () => {
+    const handled = await cluster.kubectlOk(['get', 'wcs', 'acme', '-n', app, '-o', 'jsonpath={.status.lastHandledSyncRequest}']);
+    return handled === request ? true : undefined;
+  }, 60_000);
   assert.equal(forbidden(context.operator!), []);
+});
+
+test('the CRDs upgrade as the docs say, over the ones Helm installed', async (context) => {
+  const result = await context.cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(ROOT, 'crds')]);
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stdout, /customresourcedefinition.apiextensions.k8s.io\/wecomsyncers.casdoor.org serverside-applied/);
 });
 
 test('helm uninstall removes the operator\'s objects and leaves the CRDs, the syncer and its users', async (context) => {

@@ -17,15 +17,20 @@ export interface PrivateCluster extends TestCluster {
 
 const RUN_DIR = join(import.meta.dirname, '..', '..', '.run');
 
-/** Starts a control plane in .run/<prefix>-XXXXXX with extra kube-apiserver flags, CRDs installed. */
-export async function privateCluster(prefix: string, apiserverArgs: string[] = []): Promise<PrivateCluster> {
+/**
+ * Starts a control plane in .run/<prefix>-XXXXXX with extra kube-apiserver flags, and the CRDs installed
+ * unless `crds` is false (a test of an install that brings them itself).
+ */
+export async function privateCluster(prefix: string, apiserverArgs: string[] = [], { crds = true } = {}): Promise<PrivateCluster> {
   await mkdir(RUN_DIR, { recursive: true });
   const dir = await mkdtemp(join(RUN_DIR, `${prefix}-`));
   try {
     const plane = await up(dir, { apiserverArgs });
     const cluster = makeCluster(plane.kubeconfig, dir);
-    await cluster.kubectlOk(['apply', '--server-side', '-f', 'crds/']);
-    await cluster.kubectlOk(['wait', '--for=condition=Established', '-f', 'crds/']);
+    if (crds) {
+      await cluster.kubectlOk(['apply', '--server-side', '-f', 'crds/']);
+      await cluster.kubectlOk(['wait', '--for=condition=Established', '-f', 'crds/']);
+    }
     return {
       ...cluster,
       kill: (component) => kill(dir, component),
