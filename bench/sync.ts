@@ -90,6 +90,10 @@ export interface SyncBenchmarkResult extends CasdoorBenchmarkResult, RestartResu
   floorSeconds: number;
   initialSyncSeconds: number;
   initialVsFloor: number;
+  /** The initial sync's WeCom fetch (start to plan), which comes before any write by design. */
+  initialFetchSeconds: number;
+  /** The initial sync's writes (plan to end) against the floor: what the writing costs over our own client's. */
+  initialWritesVsFloor: number;
   resyncSeconds: number;
   resyncWrites: number;
   /** The operator's V8 heap after a full GC, right after the resync (MB of 10^6 bytes). */
@@ -164,7 +168,8 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     const launch = (): OperatorProcess => startOperator(kube.kubeconfig, ns, ['--log-level=info', `--webhook-bind-address=127.0.0.1:${webhookPort}`], runtime);
     operator = launch();
     await waitControllersStarted(operator);
-    const initialSyncSeconds = await measureInitialSync(kube, ns, sim, operator, cpu, log);
+    const initial = await measureInitialSync(kube, ns, sim, operator, cpu, log);
+    const initialSyncSeconds = initial.seconds;
 
     // 3. Resync with nothing changed, then the heap that N members leave the operator holding.
     const resync = await whileRunning(operator, requestSync(kube, ns));
@@ -209,6 +214,8 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
       floorSeconds: floor.seconds,
       initialSyncSeconds,
       initialVsFloor: round(initialSyncSeconds / floor.seconds, 2),
+      initialFetchSeconds: initial.fetchSeconds,
+      initialWritesVsFloor: round(initial.writeSeconds / floor.seconds, 2),
       resyncSeconds: resync.seconds,
       resyncWrites: resync.writes,
       heapAfterGcMB: megabytes(heapAfterGc),
@@ -280,8 +287,33 @@ function operatorCgroup(limit: string, log: (line: string) => void): Promise<Mem
   });
 }
 
-/** Step 2: from creating the WeComSyncer to Ready with every user, by the running `operator`; its time. */
-async function measureInitialSync(kube: Kube, ns: string, sim: Simulator, operator: OperatorProcess, cpu: CpuMeter, log: (line: string) => void): Promise<number> {
+/** The initial sync's time, and its two phases as the operator's log stamps them. */
+interface InitialSync {
+  seconds: number;
+  /** From the sync's start to its plan: the WeCom fetch, which must be complete before anything is written. */
+  fetchSeconds: number;
+  /** From the plan to the sync's end: the writes, which the floor is the measure of. */
+  writeSeconds: number;
+}
+
+/**
+ * The phases of the first sync in an operator's JSON log: its `sync starting`, `planned` and `sync finished`
+ * lines (pino's `time` is milliseconds since the epoch).
+ */
+export function syncPhases(logText: string): { fetchSeconds: number; writeSeconds: number } {
+  const times = new Map<string, number>();
+  for (const line of logText.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { msg?: string; time?: number };
+    if (entry.msg && entry.time !== undefined && !times.has(entry.msg)) times.set(entry.msg, entry.time);
+  }
+  const [start, planned, finished] = ['sync starting', 'planned', 'sync finished'].map((msg) => times.get(msg));
+  if (start === undefined || planned === undefined || finished === undefined) throw new Error('the operator\'s log lacks the first sync\'s start, plan or end');
+  return { fetchSeconds: round((planned - start) / 1000, 2), writeSeconds: round((finished - planned) / 1000, 2) };
+}
+
+/** Step 2: from creating the WeComSyncer to Ready with every user, by the running `operator`; its time and phases. */
+async function measureInitialSync(kube: Kube, ns: string, sim: Simulator, operator: OperatorProcess, cpu: CpuMeter, log: (line: string) => void): Promise<InitialSync> {
   const expectedUsers = sim.org.members.length;
   const before = await kube.casdoorUserWrites();
   cpu.add('operator', operator.pid);
@@ -296,7 +328,9 @@ async function measureInitialSync(kube: Kube, ns: string, sim: Simulator, operat
   const after = await kube.casdoorUserWrites();
   log(`initial sync: ${initialSyncSeconds} s, ${after.writes - before.writes} CasdoorUser writes, ${after.throttled - before.throttled} answered 429, lastSync ${JSON.stringify(initial.status?.lastSync)}`);
   log(`initial sync: CPU seconds ${cpu.since(cpuBefore)}; operator peak RSS so far ${peakRss(operator.pid)} MB`);
-  return initialSyncSeconds;
+  const phases = syncPhases(operator.log());
+  log(`initial sync: fetch ${phases.fetchSeconds} s, writes ${phases.writeSeconds} s`);
+  return { seconds: initialSyncSeconds, ...phases };
 }
 
 /** Step 9's fields of the JSON. */

@@ -3,10 +3,10 @@
 // on the machine's speed are exact.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runSyncBenchmark } from '../bench/sync.ts';
+import { runSyncBenchmark, syncPhases } from '../bench/sync.ts';
 
 const FIELDS = [
-  'users', 'departments', 'floorSeconds', 'initialSyncSeconds', 'initialVsFloor', 'resyncSeconds', 'resyncWrites',
+  'users', 'departments', 'floorSeconds', 'initialSyncSeconds', 'initialVsFloor', 'initialFetchSeconds', 'initialWritesVsFloor', 'resyncSeconds', 'resyncWrites',
   'oneChangeWrites', 'tokenRequests', 'wecomCalls', 'serialFetchSeconds', 'parallelFetchSeconds', 'fetchSpeedup', 'peakRssMB',
   'casdoorFloorSeconds', 'casdoorPushSeconds', 'casdoorResyncWrites', 'casdoorOneChangeWrites', 'casdoorOneChangeSeconds',
   'heapAfterGcMB', 'restartReadySeconds', 'restartWrites', 'restartPeakRssMB', 'restartHeapAfterGcMB', 'eventToUserSeconds',
@@ -33,6 +33,14 @@ test('bench: 300 members, no latency: every field, no write on a resync, one wri
     assert.ok(typeof value === 'number' && Number.isFinite(value) && value >= 0, `${field} is ${String(value)}`);
   }
   assert.ok(result.floorSeconds > 0 && result.initialSyncSeconds > 0 && result.peakRssMB > 0);
+  assert.ok(result.initialFetchSeconds < result.initialSyncSeconds, 'the fetch is a part of the initial sync');
+});
+
+test('bench: the initial sync\'s phases come from the first sync\'s start, plan and end in the log', () => {
+  const line = (msg: string, time: number) => JSON.stringify({ level: 30, time, msg });
+  const log = [line('sync starting', 1000), 'not JSON', line('planned', 2500), line('sync finished', 9000), line('sync starting', 20_000), line('planned', 20_100)].join('\n');
+  assert.equal(syncPhases(log), { fetchSeconds: 1.5, writeSeconds: 6.5 });
+  assert.throws(() => syncPhases(line('sync starting', 1000)), /lacks the first sync/);
 });
 
 test.run();
