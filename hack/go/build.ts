@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 /** Where built binaries are cached: outside the work tree when WECOM_SYNCER_CACHE is set, so clones share one build. */
 export function cacheRoot(): string {
@@ -31,15 +31,41 @@ export async function goBuildOnce({ moduleDir, packages, binaries, dir, ldflags,
   if (binaries.every((file) => existsSync(join(dir, file)))) return false;
   log(`building ${what} (minutes, once)`);
   const started = Date.now();
+  await removeAbandonedScratch(dir);
   const scratch = `${dir}.partial-${process.pid}`;
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true });
-  await run('go', ['build', '-trimpath', '-ldflags', ldflags, '-o', `${scratch}/`, ...packages], moduleDir);
+  try {
+    await run('go', ['build', '-trimpath', '-ldflags', ldflags, '-o', `${scratch}/`, ...packages], moduleDir);
+  } catch (error) {
+    await rm(scratch, { recursive: true, force: true });
+    throw error;
+  }
   await mkdir(dirname(dir), { recursive: true });
   await rm(dir, { recursive: true, force: true });
   await rename(scratch, dir);
   log(`built in ${Math.round((Date.now() - started) / 1000)} s into ${dir}`);
   return true;
+}
+
+/** Scratch folders of builds whose process is gone (killed mid-build): a live one's is left alone. */
+async function removeAbandonedScratch(dir: string): Promise<void> {
+  const prefix = `${basename(dir)}.partial-`;
+  const entries = await readdir(dirname(dir)).catch(() => []);
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number(entry.slice(prefix.length));
+    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) await rm(join(dirname(dir), entry), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function run(command: string, args: string[], cwd: string): Promise<void> {
