@@ -109,7 +109,7 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
     writer: new KubeObjectWriter(kc),
     writeStatus: kubeStatusWriter<WeComSyncerStatus>(kc, WECOM_SYNCER_PLURAL),
     events,
-    wecomClient: (apiURL, corpId, secret) => new WeComClient({ apiURL, corpId, secret, tokenCache: tokens, logger, onRequest: syncerMetrics.wecomRequest }),
+    wecomClient: (apiURL, corpId, secret, key) => new WeComClient({ apiURL, corpId, secret, tokenCache: tokens, logger, onRequest: (info) => syncerMetrics.wecomRequest(key, info) }),
     logger,
     onSyncFinished: syncerMetrics.syncFinished,
   });

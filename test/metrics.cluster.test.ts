@@ -52,8 +52,8 @@ test('serves controller-runtime series and ours after a sync, with no credential
   assert.is.not(sampleValue(text, 'workqueue_retries_total', { name: 'wecomsyncer' }), undefined);
 
   // One token for the whole sync: the cache works, and the endpoint label is the path below /cgi-bin/.
-  assert.is(sampleValue(text, 'wecom_requests_total', { endpoint: 'gettoken', errcode: '0' }), 1);
-  assert.ok((sampleValue(text, 'wecom_requests_total', { endpoint: 'user/list', errcode: '0' }) ?? 0) > 0);
+  assert.is(sampleValue(text, 'wecom_requests_total', { namespace: env.ns, name: 'acme', endpoint: 'gettoken', errcode: '0' }), 1);
+  assert.ok((sampleValue(text, 'wecom_requests_total', { namespace: env.ns, name: 'acme', endpoint: 'user/list', errcode: '0' }) ?? 0) > 0);
   assert.ok((sampleValue(text, 'wecom_request_duration_seconds_count', { endpoint: 'department/list' }) ?? 0) > 0);
   assert.is(sampleValue(text, 'wecom_syncer_users', { namespace: env.ns, name: 'acme', state: 'forbidden' }), syncer.status?.users?.forbidden);
   const lastSync = Date.parse(syncer.status?.lastSyncTime ?? '') / 1000;
@@ -74,7 +74,8 @@ test('a deleted syncer leaves no series behind', async ({ env, port }) => {
     const text = await scrape(port);
     return text.includes('name="acme"') ? undefined : text;
   });
-  assert.ok((sampleValue(text, 'wecom_requests_total', { endpoint: 'gettoken', errcode: '0' }) ?? 0) > 0, 'request counters stay');
+  assert.equal(samples(text, 'wecom_requests_total', { name: 'acme' }), [], 'its request counts went with it');
+  assert.ok((sampleValue(text, 'wecom_request_duration_seconds_count', { endpoint: 'gettoken' }) ?? 0) > 0, 'the request durations, which name no syncer, stay');
 });
 
 test.run();

@@ -5,6 +5,7 @@ import { CASDOOR_GROUP_KIND } from '../api/casdoor-group.ts';
 import { CASDOOR_USER_KIND } from '../api/casdoor-user.ts';
 import type { EventHandlers } from '../runtime/index.ts';
 import { keyOf, parseKey } from '../runtime/index.ts';
+import { SeriesPerObject } from '../shared/object-series.ts';
 import { objectLabels, StatusGauges } from '../shared/status-gauges.ts';
 import type { PushOutcome } from './status.ts';
 
@@ -18,13 +19,13 @@ const COMPARISON_RESULTS: ReadonlyArray<PushOutcome['kind']> = ['compared', 'sus
 const OBJECT_KINDS = [[CASDOOR_USER_KIND, 'users'], [CASDOOR_GROUP_KIND, 'groups']] as const;
 
 /**
- * The CasdoorServer controller's own series: Casdoor requests by endpoint and
- * outcome (`ok`, or the error's reason), and full comparisons by result. Per
+ * The CasdoorServer controller's own series: each server's Casdoor requests by
+ * endpoint and outcome (`ok`, or the error's reason), and full comparisons by result. Per
  * server, read off its status as the informer holds it: the objects it selects
  * by state, its conditions, interval and suspension (see StatusGauges).
  */
 export class CasdoorServerMetrics {
-  readonly #requests: Counter<'endpoint' | 'outcome'>;
+  readonly #requests: SeriesPerObject<'namespace' | 'name' | 'endpoint' | 'outcome'>;
   readonly #requestDuration: Histogram<'endpoint'>;
   readonly #comparisons: Counter<'namespace' | 'name' | 'result'>;
   readonly #comparisonDuration: Histogram<'namespace' | 'name'>;
@@ -35,7 +36,7 @@ export class CasdoorServerMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.#requests = new Counter({ name: 'casdoor_requests_total', help: 'Casdoor API requests by endpoint and outcome (ok, or why it failed)', labelNames: ['endpoint', 'outcome'], registers });
+    this.#requests = new SeriesPerObject(new Counter({ name: 'casdoor_requests_total', help: 'Casdoor API requests of each server by endpoint and outcome (ok, or why it failed)', labelNames: ['namespace', 'name', 'endpoint', 'outcome'], registers }));
     this.#requestDuration = new Histogram({ name: 'casdoor_request_duration_seconds', help: 'How long Casdoor API requests take, failed ones included', labelNames: ['endpoint'], buckets: REQUEST_BUCKETS, registers });
     this.#comparisons = new Counter({ name: 'casdoor_server_comparisons_total', help: 'Full comparisons with Casdoor by result (compared, suspended, failed)', labelNames: ['namespace', 'name', 'result'], registers });
     this.#comparisonDuration = new Histogram({ name: 'casdoor_server_comparison_duration_seconds', help: 'How long full comparisons with Casdoor take', labelNames: ['namespace', 'name'], buckets: COMPARISON_BUCKETS, registers });
@@ -70,16 +71,21 @@ export class CasdoorServerMetrics {
   #forget(server: KubernetesObject): void {
     const labels = objectLabels(server);
     if (!labels) return;
-    this.#known.delete(keyOf(labels.namespace || undefined, labels.name));
+    const key = keyOf(labels.namespace || undefined, labels.name);
+    this.#known.delete(key);
+    this.#requests.forget(key);
     for (const [kind] of OBJECT_KINDS) for (const state of OBJECT_STATES) this.#objects.remove({ ...labels, kind, state });
     for (const result of COMPARISON_RESULTS) this.#comparisons.remove({ ...labels, result });
     this.#comparisonDuration.remove(labels);
     this.#status.forget(server);
   }
 
-  /** For the Casdoor client's onRequest. */
-  readonly request = (endpoint: string, outcome: string, seconds: number): void => {
-    this.#requests.inc({ endpoint, outcome });
+  /** For the onRequest of the server `key`'s Casdoor client. A call of a server already deleted is timed, not counted. */
+  readonly request = (key: string, endpoint: string, outcome: string, seconds: number): void => {
+    if (this.#known.has(key)) {
+      const { namespace = '', name } = parseKey(key);
+      this.#requests.inc(key, { namespace, name, endpoint, outcome });
+    }
     this.#requestDuration.observe({ endpoint }, seconds);
   };
 

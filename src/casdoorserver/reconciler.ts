@@ -5,6 +5,7 @@ import { API_VERSION, ANNOTATION_SYNC_REQUESTED_AT } from '../api/group.ts';
 import type { CasdoorClient } from '../casdoor/client.ts';
 import { CasdoorErrorReason, isCasdoorError } from '../casdoor/errors.ts';
 import type { EventRecorder } from '../runtime/events.ts';
+import { keyOf } from '../runtime/key.ts';
 import type { Reconciler, Result } from '../runtime/reconcile.ts';
 import { assertSecretMayGo, OriginNotAllowed } from '../secrets/origins.ts';
 import { inputsDigest, matchesDigest, type SecretReader, SecretProblem } from '../secrets/reader.ts';
@@ -28,8 +29,8 @@ export interface ServerDeps {
   /** One of them, or undefined. */
   object(namespace: string, kind: PushKind, name: string): CachedObject | undefined;
   readSecret: SecretReader;
-  /** A Casdoor client for (endpoint, client ID, client secret). */
-  casdoorClient(endpoint: string, clientId: string, clientSecret: string): CasdoorClient;
+  /** A Casdoor client for (endpoint, client ID, client secret), making the calls of the server `key`. */
+  casdoorClient(endpoint: string, clientId: string, clientSecret: string, key: string): CasdoorClient;
   writeStatus(server: CasdoorServer, status: CasdoorServerStatus): Promise<void>;
   events: EventRecorder;
   logger: Logger;
@@ -234,7 +235,8 @@ export class CasdoorServerReconciler implements Reconciler {
     const inputs = JSON.stringify([server.spec.endpoint, credentials.clientId, credentials.clientSecret]);
     if (state.client?.inputs !== inputs) {
       void state.client?.client.close();
-      state.client = { inputs, client: this.#deps.casdoorClient(server.spec.endpoint, credentials.clientId, credentials.clientSecret) };
+      const key = keyOf(server.metadata.namespace, server.metadata.name);
+      state.client = { inputs, client: this.#deps.casdoorClient(server.spec.endpoint, credentials.clientId, credentials.clientSecret, key) };
     }
     return state.client.client;
   }

@@ -91,7 +91,9 @@ export function casdoorServerController(wiring: CasdoorServerWiring): { controll
       return undefined;
     },
     readSecret: kubeSecretReader(kc),
-    casdoorClient: (endpoint, clientId, clientSecret) => new CasdoorClient({ endpoint, clientId, clientSecret, onRequest: metrics.request }),
+    casdoorClient: (endpoint, clientId, clientSecret, key) => new CasdoorClient({
+      endpoint, clientId, clientSecret, onRequest: (endpointName, outcome, seconds) => metrics.request(key, endpointName, outcome, seconds),
+    }),
     writeStatus: kubeStatusWriter<CasdoorServerStatus>(kc, CASDOOR_SERVER_PLURAL),
     events: wiring.events,
     logger: logger.child({ controller: 'casdoorserver' }),

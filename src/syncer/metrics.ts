@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { WeComSyncerStatus } from '../api/wecom-syncer.ts';
 import type { EventHandlers } from '../runtime/index.ts';
 import { keyOf, parseKey } from '../runtime/index.ts';
+import { SeriesPerObject } from '../shared/object-series.ts';
 import { objectLabels, StatusGauges } from '../shared/status-gauges.ts';
 import type { WeComRequestInfo } from '../wecom/client.ts';
 import type { SyncOutcome } from './status.ts';
@@ -18,13 +19,13 @@ const SYNC_RESULTS: ReadonlyArray<SyncOutcome['kind']> = ['synced', 'suspended',
 type SyncerLabels = 'namespace' | 'name';
 
 /**
- * The operator's own series: WeCom requests, and per syncer its users, its last sync and how long syncs take.
+ * The operator's own series: WeCom requests (per syncer), and per syncer its users, its last sync and how long syncs take.
  * Users, times, conditions, interval and suspension (StatusGauges) are read from each syncer as the informer
  * sees it, so they are right after a restart and on every replica; durations and outcomes come from the syncs
  * this process ran. A deleted syncer's series are removed.
  */
 export class SyncerMetrics {
-  readonly #requests: Counter<'endpoint' | 'errcode'>;
+  readonly #requests: SeriesPerObject<SyncerLabels | 'endpoint' | 'errcode'>;
   readonly #requestDuration: Histogram<'endpoint'>;
   readonly #users: Gauge<SyncerLabels | 'state'>;
   readonly #lastSync: Gauge<SyncerLabels>;
@@ -37,12 +38,12 @@ export class SyncerMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.#requests = new Counter({
+    this.#requests = new SeriesPerObject(new Counter({
       name: 'wecom_requests_total',
-      help: 'WeCom API requests by endpoint and errcode (0 = success; http_<status> or none when WeCom gave no errcode)',
-      labelNames: ['endpoint', 'errcode'],
+      help: 'WeCom API requests of each syncer by endpoint and errcode (0 = success; http_<status> or none when WeCom gave no errcode)',
+      labelNames: ['namespace', 'name', 'endpoint', 'errcode'],
       registers,
-    });
+    }));
     this.#requestDuration = new Histogram({
       name: 'wecom_request_duration_seconds',
       help: 'How long WeCom API requests take, failed ones included',
@@ -84,10 +85,13 @@ export class SyncerMetrics {
     this.#status = new StatusGauges(registry, 'wecom_syncer', 'WeComSyncer');
   }
 
-  /** For `WeComClientOptions.onRequest`. Labels hold the endpoint and errcode only: never a URL or credential. */
-  readonly wecomRequest = (info: WeComRequestInfo): void => {
+  /**
+   * For `WeComClientOptions.onRequest` of the syncer `key`'s client. Labels hold the syncer, the endpoint and
+   * the errcode only: never a URL or credential. A call of a syncer already deleted is timed, not counted.
+   */
+  readonly wecomRequest = (key: string, info: WeComRequestInfo): void => {
     const errcode = info.errcode !== undefined ? String(info.errcode) : info.httpStatus !== undefined ? `http_${info.httpStatus}` : 'none';
-    this.#requests.inc({ endpoint: info.endpoint, errcode });
+    if (this.#known.has(key)) this.#requests.inc(key, { ...syncerLabels(key), endpoint: info.endpoint, errcode });
     this.#requestDuration.observe({ endpoint: info.endpoint }, info.durationMs / 1000);
   };
 
@@ -126,7 +130,9 @@ export class SyncerMetrics {
   #forget(syncer: KubernetesObject): void {
     const labels = objectLabels(syncer);
     if (!labels) return;
-    this.#known.delete(keyOf(labels.namespace || undefined, labels.name));
+    const key = keyOf(labels.namespace || undefined, labels.name);
+    this.#known.delete(key);
+    this.#requests.forget(key);
     for (const state of USER_STATES) this.#users.remove({ ...labels, state });
     for (const result of SYNC_RESULTS) this.#syncs.remove({ ...labels, result });
     this.#lastSync.remove(labels);

@@ -35,8 +35,8 @@ export interface SyncerDeps {
   writer: ObjectWriter;
   writeStatus(syncer: WeComSyncer, status: WeComSyncerStatus): Promise<void>;
   events: EventRecorder;
-  /** A WeCom client for (apiURL, corpId, secret); clients share one token cache. */
-  wecomClient(apiURL: string, corpId: string, secret: string): WeComClient;
+  /** A WeCom client for (apiURL, corpId, secret), making the calls of the syncer `key`; clients share one token cache. */
+  wecomClient(apiURL: string, corpId: string, secret: string, key: string): WeComClient;
   logger: Logger;
   now?: () => Date;
   /** Writes in flight at once per sync. */
@@ -236,7 +236,7 @@ export class WeComSyncerReconciler implements Reconciler {
     const corpSecret = credentials.corp.value;
     const contactsSecret = credentials.contacts?.value;
     const baseURL = syncer.spec.apiURL.replace(/\/+$/, '');
-    const client = this.#deps.wecomClient(baseURL, syncer.spec.corpId, corpSecret);
+    const client = this.#deps.wecomClient(baseURL, syncer.spec.corpId, corpSecret, key);
 
     if (syncer.spec.suspend) {
       const { departments } = await connect(client, signal);
@@ -298,7 +298,7 @@ export class WeComSyncerReconciler implements Reconciler {
         // A syncer deleted mid-fetch stops the fetch too.
         signal: writeSignal,
         ...(this.#deps.fetchConcurrency !== undefined && { concurrency: this.#deps.fetchConcurrency }),
-        ...(contactsSecret !== undefined && { contacts: this.#deps.wecomClient(baseURL, syncer.spec.corpId, contactsSecret) }),
+        ...(contactsSecret !== undefined && { contacts: this.#deps.wecomClient(baseURL, syncer.spec.corpId, contactsSecret, key) }),
         onProgress: ({ departmentsDone, departmentsTotal }) => progress(`fetched ${departmentsDone}/${departmentsTotal} departments`),
       });
     } catch (error) {

@@ -31,11 +31,16 @@ test('a deleted server leaves no series, and a comparison that ends after the de
   assert.equal(samples(await registry.metrics(), 'casdoor_server_comparisons_total'), [], 'not a server the informer holds');
   metrics.serverHandlers.add?.(server(counted));
   metrics.comparisonFinished('team/door', compared, 1000);
-  assert.is(sampleValue(await registry.metrics(), 'casdoor_server_comparisons_total', { namespace: 'team', name: 'door', result: 'compared' }), 1);
+  metrics.request('team/door', 'get-users', 'Unreachable', 0.5);
+  let text = await registry.metrics();
+  assert.is(sampleValue(text, 'casdoor_server_comparisons_total', { namespace: 'team', name: 'door', result: 'compared' }), 1);
+  assert.is(sampleValue(text, 'casdoor_requests_total', { namespace: 'team', name: 'door', endpoint: 'get-users', outcome: 'Unreachable' }), 1);
   metrics.serverHandlers.delete?.(server(counted));
   metrics.comparisonFinished('team/door', compared, 1000);
-  const text = await registry.metrics();
-  for (const name of ['casdoor_server_objects', 'casdoor_server_comparisons_total', 'casdoor_server_comparison_duration_seconds_count', 'casdoor_server_status_condition', 'casdoor_server_suspended']) {
+  metrics.request('team/door', 'get-users', 'ok', 0.1);
+  text = await registry.metrics();
+  assert.is(sampleValue(text, 'casdoor_request_duration_seconds_count', { endpoint: 'get-users' }), 2, 'a late call is timed');
+  for (const name of ['casdoor_requests_total', 'casdoor_server_objects', 'casdoor_server_comparisons_total', 'casdoor_server_comparison_duration_seconds_count', 'casdoor_server_status_condition', 'casdoor_server_suspended']) {
     assert.equal(samples(text, name).filter((sample) => sample.labels.name === 'door'), [], name);
   }
 });

@@ -26,22 +26,38 @@ function setup() {
   return { registry, metrics: new SyncerMetrics(registry) };
 }
 
-test('counts WeCom requests by endpoint and errcode, or http_<status> or none without one', async () => {
+test('counts WeCom requests by syncer, endpoint and errcode, or http_<status> or none without one', async () => {
   const { registry, metrics } = setup();
-  metrics.wecomRequest({ endpoint: 'gettoken', errcode: 0, httpStatus: 200, durationMs: 40 });
-  metrics.wecomRequest({ endpoint: 'user/list', errcode: 0, httpStatus: 200, durationMs: 100 });
-  metrics.wecomRequest({ endpoint: 'user/list', errcode: 45009, httpStatus: 200, durationMs: 20 });
-  metrics.wecomRequest({ endpoint: 'user/list', httpStatus: 502, durationMs: 30 });
-  metrics.wecomRequest({ endpoint: 'user/list', durationMs: 15_000 });
+  metrics.syncerHandlers.add?.(syncer('acme'));
+  const request = (info: Parameters<typeof metrics.wecomRequest>[1]) => metrics.wecomRequest('team/acme', info);
+  request({ endpoint: 'gettoken', errcode: 0, httpStatus: 200, durationMs: 40 });
+  request({ endpoint: 'user/list', errcode: 0, httpStatus: 200, durationMs: 100 });
+  request({ endpoint: 'user/list', errcode: 45009, httpStatus: 200, durationMs: 20 });
+  request({ endpoint: 'user/list', httpStatus: 502, durationMs: 30 });
+  request({ endpoint: 'user/list', durationMs: 15_000 });
   const text = await registry.metrics();
-  assert.is(sampleValue(text, 'wecom_requests_total', { endpoint: 'gettoken', errcode: '0' }), 1);
-  assert.is(sampleValue(text, 'wecom_requests_total', { endpoint: 'user/list', errcode: '0' }), 1);
-  assert.is(sampleValue(text, 'wecom_requests_total', { endpoint: 'user/list', errcode: '45009' }), 1);
-  assert.is(sampleValue(text, 'wecom_requests_total', { endpoint: 'user/list', errcode: 'http_502' }), 1);
-  assert.is(sampleValue(text, 'wecom_requests_total', { endpoint: 'user/list', errcode: 'none' }), 1);
+  const acme = { namespace: 'team', name: 'acme' };
+  assert.is(sampleValue(text, 'wecom_requests_total', { ...acme, endpoint: 'gettoken', errcode: '0' }), 1);
+  assert.is(sampleValue(text, 'wecom_requests_total', { ...acme, endpoint: 'user/list', errcode: '0' }), 1);
+  assert.is(sampleValue(text, 'wecom_requests_total', { ...acme, endpoint: 'user/list', errcode: '45009' }), 1);
+  assert.is(sampleValue(text, 'wecom_requests_total', { ...acme, endpoint: 'user/list', errcode: 'http_502' }), 1);
+  assert.is(sampleValue(text, 'wecom_requests_total', { ...acme, endpoint: 'user/list', errcode: 'none' }), 1);
   assert.is(sampleValue(text, 'wecom_request_duration_seconds_count', { endpoint: 'user/list' }), 4);
   assert.is(sampleValue(text, 'wecom_request_duration_seconds_sum', { endpoint: 'user/list' }), 15.15);
   assert.is(sampleValue(text, 'wecom_request_duration_seconds_bucket', { endpoint: 'user/list', le: '0.1' }), 3);
+});
+
+test('a deleted syncer\'s request series go with it, and its late calls are timed but not counted', async () => {
+  const { registry, metrics } = setup();
+  metrics.syncerHandlers.add?.(syncer('acme'));
+  metrics.syncerHandlers.add?.(syncer('other'));
+  metrics.wecomRequest('team/acme', { endpoint: 'user/list', errcode: 60020, httpStatus: 200, durationMs: 10 });
+  metrics.wecomRequest('team/other', { endpoint: 'user/list', errcode: 0, httpStatus: 200, durationMs: 10 });
+  metrics.syncerHandlers.delete?.(syncer('acme'));
+  metrics.wecomRequest('team/acme', { endpoint: 'gettoken', errcode: 0, httpStatus: 200, durationMs: 10 });
+  const text = await registry.metrics();
+  assert.equal(samples(text, 'wecom_requests_total').map((sample) => sample.labels.name), ['other']);
+  assert.is(sampleValue(text, 'wecom_request_duration_seconds_count', { endpoint: 'gettoken' }), 1);
 });
 
 test('users and sync times follow the status the informer sees', async () => {
