@@ -133,6 +133,18 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
   let sim: Simulator | undefined;
   let operator: OperatorProcess | undefined;
   let cgroup: MemoryCgroup | undefined;
+  let cleaned: Promise<void> | undefined;
+  // Once, whether the run ends or a signal stops it.
+  const cleanUp = (): Promise<void> => (cleaned ??= (async () => {
+    await operator?.kill();
+    await cgroup?.remove().catch(() => {});
+    await sim?.close();
+    for (const planeDir of [floorDir, dir]) {
+      await down(planeDir);
+      await rm(planeDir, { recursive: true, force: true });
+    }
+  })());
+  const stopOnSignal = cleanUpOnSignal(cleanUp);
   try {
     const floorKube = await startControlPlane(floorDir, log);
 
@@ -231,14 +243,26 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
       ...casdoorResult,
     };
   } finally {
-    await operator?.kill();
-    await cgroup?.remove().catch(() => {});
-    await sim?.close();
-    for (const planeDir of [floorDir, dir]) {
-      await down(planeDir);
-      await rm(planeDir, { recursive: true, force: true });
-    }
+    stopOnSignal.dispose();
+    await cleanUp();
   }
+}
+
+/**
+ * Runs `cleanUp` and exits when the process is told to stop (Ctrl-C, SIGTERM) while `cleanUp` is armed: a
+ * `finally` never runs then, and the control planes the benchmark started would go on running.
+ */
+function cleanUpOnSignal(cleanUp: () => Promise<void>): { dispose(): void } {
+  const signals = { SIGINT: 130, SIGTERM: 143 } as const;
+  const handlers = Object.entries(signals).map(([signal, code]) => {
+    const handler = (): void => {
+      process.stderr.write(`bench: ${signal}, stopping the control planes\n`);
+      void cleanUp().finally(() => process.exit(code));
+    };
+    process.once(signal, handler);
+    return [signal, handler] as const;
+  });
+  return { dispose: () => handlers.forEach(([signal, handler]) => process.off(signal, handler)) };
 }
 
 /**
