@@ -251,7 +251,7 @@ test('a broken link is reported with its file, line and target; code, http and m
     '```',
     '[missing file](no/such/file.md) and [a',
     'wrapped one](#no-such-heading)',
-    '[readme](../README.md#two-commands) [bad anchor](../README.md#nope) [dir](../deploy/) [code line](../Makefile#L3)',
+    '[readme](../README.md#commands) [bad anchor](../README.md#nope) [dir](../deploy/) [code line](../Makefile#L3)',
   ].join('\n');
   const doc = { name: 'docs/fixture.md', path: join(ROOT, 'docs', 'fixture.md'), text };
   assert.equal(brokenLinks([doc]), [
