@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { ANNOTATION_EVENT_RECEIVED_AT, GROUP, VERSION } from '../api/group.ts';
 import { WECOM_SYNCER_PLURAL, type WeComSyncer } from '../api/wecom-syncer.ts';
+import { parseKey } from '../runtime/index.ts';
 import type { SecretReader } from '../secrets/reader.ts';
 import { EventMarker } from './marker.ts';
 import { CallbackReceiver } from './receiver.ts';
@@ -50,7 +51,7 @@ export function callbackReceiver(wiring: CallbackWiring): { server: Server; rout
  * sync again (at most one per 10 s). A syncer gone meanwhile is no error.
  */
 async function markSyncer(api: CustomObjectsApi, key: string, at: string, count: number): Promise<void> {
-  const [namespace = 'default', name = ''] = key.split('/');
+  const { namespace = 'default', name } = parseKey(key);
   const target = { group: GROUP, version: VERSION, namespace, plural: WECOM_SYNCER_PLURAL, name };
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   try {
