@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cacheRoot, goBuildOnce } from '../go/build.ts';
+import { cacheRoot, goBuildOnce, requiredVersion } from '../go/build.ts';
 
 /** This folder: the Go module whose mains are etcd, kube-apiserver and kube-controller-manager. */
 const MODULE_DIR = import.meta.dirname;
@@ -19,12 +19,7 @@ const COMMANDS = ['etcd', 'kube-apiserver', 'kube-controller-manager'] as const;
 /** Reads the pinned versions from the module's go.mod, the one place they are written. */
 export async function pinnedVersions(): Promise<{ kubernetes: string; etcd: string }> {
   const goMod = await readFile(join(MODULE_DIR, 'go.mod'), 'utf8');
-  const version = (module: string): string => {
-    const match = new RegExp(`^\\s*${module.replaceAll('.', '\\.')} (v\\S+)`, 'm').exec(goMod);
-    if (!match?.[1]) throw new Error(`go.mod does not require ${module}`);
-    return match[1];
-  };
-  return { kubernetes: version('k8s.io/kubernetes'), etcd: version('go.etcd.io/etcd/server/v3') };
+  return { kubernetes: requiredVersion(goMod, 'k8s.io/kubernetes'), etcd: requiredVersion(goMod, 'go.etcd.io/etcd/server/v3') };
 }
 
 /** The cache folder for a version pair (see {@link cacheRoot}). */

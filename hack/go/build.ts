@@ -8,6 +8,13 @@ export function cacheRoot(): string {
   return process.env.WECOM_SYNCER_CACHE ?? join(import.meta.dirname, '..', '..', '.cache');
 }
 
+/** The version of `module` that a go.mod (its text) requires, the one place a pinned version is written. */
+export function requiredVersion(goMod: string, module: string, file = 'go.mod'): string {
+  const match = new RegExp(`^\\s*(?:require\\s+)?${module.replaceAll('.', '\\.')} (v\\S+)`, 'm').exec(goMod);
+  if (!match?.[1]) throw new Error(`${file} does not require ${module}`);
+  return match[1];
+}
+
 /** One `go build` of a module's mains into a cache folder. */
 export interface GoBuild {
   /** The Go module that pins the versions (its go.mod and go.sum). */

@@ -1,8 +1,9 @@
 // helm and promtool, built from the Go module proxy at the versions their
 // go.mod files pin, and cached as the control plane is.
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cacheRoot, goBuildOnce } from '../go/build.ts';
+import { cacheRoot, goBuildOnce, requiredVersion } from '../go/build.ts';
 
 interface Tool {
   /** The module that holds the command, as its go.mod requires it. */
@@ -33,10 +34,7 @@ export const TOOL_NAMES = Object.keys(TOOLS) as ToolName[];
 /** The version of the tool that its module's go.mod pins, the one place it is written. */
 export async function pinnedVersion(name: ToolName): Promise<string> {
   const goMod = await readFile(join(import.meta.dirname, name, 'go.mod'), 'utf8');
-  const { module } = TOOLS[name];
-  const match = new RegExp(`^\\s*(?:require\\s+)?${module.replaceAll('.', '\\.')} (v\\S+)`, 'm').exec(goMod);
-  if (!match?.[1]) throw new Error(`hack/tools/${name}/go.mod does not require ${module}`);
-  return match[1];
+  return requiredVersion(goMod, TOOLS[name].module, `hack/tools/${name}/go.mod`);
 }
 
 /** The path of the tool's binary, built first when this version has not been built yet. */
@@ -47,4 +45,11 @@ export async function ensureTool(name: ToolName, log: (line: string) => void = (
   const ldflags = ['-s', '-w', ...tool.versionFlags(version)].join(' ');
   await goBuildOnce({ moduleDir: join(import.meta.dirname, name), packages: [tool.package], binaries: [name], dir, ldflags, what: `${name} ${version}` }, log);
   return join(dir, name);
+}
+
+/** Runs the tool with `args`, building it first when needed. Resolves with its exit code and output; a failing exit is no error. */
+export async function runTool(name: ToolName, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  const result = spawnSync(await ensureTool(name), args, { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
+  if (result.error) throw result.error;
+  return { code: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
 }

@@ -1,10 +1,9 @@
 // The real promtool, built from the Go module proxy (hack/tools/), for the monitoring tests.
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { ensureTool } from '../../hack/tools/binaries.ts';
+import { runTool } from '../../hack/tools/binaries.ts';
 
 export interface Run {
   code: number;
@@ -14,10 +13,8 @@ export interface Run {
 
 /** Runs promtool with `args`; resolves with its exit code and output, never throws on a failing exit. */
 export async function promtool(args: string[]): Promise<Run> {
-  const binary = await ensureTool('promtool');
-  const result = spawnSync(binary, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-  if (result.error) throw result.error;
-  return { code: result.status ?? 1, output: `${result.stdout}${result.stderr}` };
+  const { code, stdout, stderr } = await runTool('promtool', args);
+  return { code, output: `${stdout}${stderr}` };
 }
 
 /**

@@ -1,8 +1,7 @@
 // The real helm, built from the Go module proxy (hack/tools/), and the chart as it renders.
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ensureTool } from '../../hack/tools/binaries.ts';
+import { runTool } from '../../hack/tools/binaries.ts';
 
 export const CHART_DIR = join(import.meta.dirname, '..', '..', 'charts', 'wecom-syncer');
 
@@ -15,10 +14,8 @@ export interface Rendered {
 }
 
 /** Runs helm with `args`; resolves with its exit code and output, never throws on a failing exit. */
-export async function helm(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
-  const binary = await ensureTool('helm');
-  const result = spawnSync(binary, args, { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
-  return { code: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
+export function helm(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runTool('helm', args, env);
 }
 
 /** `helm template` of the chart with `--set`-style values (and value files), as objects. */
