@@ -4,9 +4,9 @@ import type { CasdoorServerStatus, SelectionCounts } from '../api/casdoor-server
 import { CASDOOR_GROUP_KIND } from '../api/casdoor-group.ts';
 import { CASDOOR_USER_KIND } from '../api/casdoor-user.ts';
 import type { EventHandlers } from '../runtime/index.ts';
-import { keyOf, parseKey } from '../runtime/index.ts';
-import { SeriesPerObject } from '../shared/object-series.ts';
-import { objectLabels, StatusGauges } from '../shared/status-gauges.ts';
+import { parseKey } from '../runtime/index.ts';
+import { ObservedObjects, SeriesPerObject } from '../shared/object-series.ts';
+import { StatusGauges } from '../shared/status-gauges.ts';
 import type { PushOutcome } from './status.ts';
 
 /** Casdoor answers in milliseconds on loopback, a page of 500 users in a fraction of a second. */
@@ -31,8 +31,7 @@ export class CasdoorServerMetrics {
   readonly #comparisonDuration: Histogram<'namespace' | 'name'>;
   readonly #objects: Gauge<'namespace' | 'name' | 'kind' | 'state'>;
   readonly #status: StatusGauges;
-  /** Keys of the servers the informer holds: a comparison that ends after its server was deleted adds no series. */
-  readonly #known = new Set<string>();
+  readonly #servers = new ObservedObjects((server, labels) => this.#observe(server, labels), (server, labels, key) => this.#forget(server, labels, key));
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -45,17 +44,9 @@ export class CasdoorServerMetrics {
   }
 
   /** Handlers for the CasdoorServer informer. */
-  readonly serverHandlers: EventHandlers<KubernetesObject> = {
-    add: (server) => this.#observe(server),
-    update: (_before, after) => this.#observe(after),
-    delete: (server) => this.#forget(server),
-  };
+  readonly serverHandlers: EventHandlers<KubernetesObject> = this.#servers.handlers;
 
-  #observe(server: KubernetesObject): void {
-    const labels = objectLabels(server);
-    if (!labels) return;
-    if (server.metadata?.deletionTimestamp) return this.#forget(server);
-    this.#known.add(keyOf(labels.namespace || undefined, labels.name));
+  #observe(server: KubernetesObject, labels: Record<'namespace' | 'name', string>): void {
     // The API server's JSON, as the CRD's schema shapes it.
     const status = (server as { status?: CasdoorServerStatus }).status;
     for (const [kind, field] of OBJECT_KINDS) {
@@ -68,11 +59,7 @@ export class CasdoorServerMetrics {
     this.#status.observe(server);
   }
 
-  #forget(server: KubernetesObject): void {
-    const labels = objectLabels(server);
-    if (!labels) return;
-    const key = keyOf(labels.namespace || undefined, labels.name);
-    this.#known.delete(key);
+  #forget(server: KubernetesObject, labels: Record<'namespace' | 'name', string>, key: string): void {
     this.#requests.forget(key);
     for (const [kind] of OBJECT_KINDS) for (const state of OBJECT_STATES) this.#objects.remove({ ...labels, kind, state });
     for (const result of COMPARISON_RESULTS) this.#comparisons.remove({ ...labels, result });
@@ -82,7 +69,7 @@ export class CasdoorServerMetrics {
 
   /** For the onRequest of the server `key`'s Casdoor client. A call of a server already deleted is timed, not counted. */
   readonly request = (key: string, endpoint: string, outcome: string, seconds: number): void => {
-    if (this.#known.has(key)) {
+    if (this.#servers.has(key)) {
       const { namespace = '', name } = parseKey(key);
       this.#requests.inc(key, { namespace, name, endpoint, outcome });
     }
@@ -91,7 +78,7 @@ export class CasdoorServerMetrics {
 
   /** For the reconciler's onComparisonFinished. */
   readonly comparisonFinished = (key: string, outcome: PushOutcome, durationMs: number): void => {
-    if (!this.#known.has(key)) return;
+    if (!this.#servers.has(key)) return;
     const { namespace, name } = parseKey(key);
     this.#comparisons.inc({ namespace: namespace ?? '', name, result: outcome.kind });
     this.#comparisonDuration.observe({ namespace: namespace ?? '', name }, durationMs / 1000);

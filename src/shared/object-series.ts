@@ -1,4 +1,7 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Counter } from 'prom-client';
+import { type EventHandlers, keyOf } from '../runtime/index.ts';
+import { objectLabels } from './status-gauges.ts';
 
 type Labels<L extends string> = Partial<Record<L, string | number>>;
 
@@ -25,5 +28,42 @@ export class SeriesPerObject<L extends string> {
   forget(key: string): void {
     for (const labels of this.#series.get(key)?.values() ?? []) this.#counter.remove(labels);
     this.#series.delete(key);
+  }
+}
+
+type ObjectLabels = Record<'namespace' | 'name', string>;
+
+/**
+ * Which objects of a kind the informer holds, and the handlers that keep their series: each version of an
+ * object sets them (`observe`), and its deletion, or its deletionTimestamp, removes them (`forget`). `has` tells
+ * a sync or comparison that ends after its object was deleted, which must then add no series.
+ */
+export class ObservedObjects {
+  readonly #known = new Set<string>();
+  readonly handlers: EventHandlers<KubernetesObject>;
+
+  constructor(
+    observe: (object: KubernetesObject, labels: ObjectLabels) => void,
+    forget: (object: KubernetesObject, labels: ObjectLabels, key: string) => void,
+  ) {
+    const remove = (object: KubernetesObject): void => {
+      const labels = objectLabels(object);
+      if (!labels) return;
+      const key = keyOf(labels.namespace || undefined, labels.name);
+      this.#known.delete(key);
+      forget(object, labels, key);
+    };
+    const update = (object: KubernetesObject): void => {
+      const labels = objectLabels(object);
+      if (!labels) return;
+      if (object.metadata?.deletionTimestamp) return remove(object);
+      this.#known.add(keyOf(labels.namespace || undefined, labels.name));
+      observe(object, labels);
+    };
+    this.handlers = { add: update, update: (_before, after) => update(after), delete: remove };
+  }
+
+  has(key: string): boolean {
+    return this.#known.has(key);
   }
 }

@@ -2,9 +2,9 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { WeComSyncerStatus } from '../api/wecom-syncer.ts';
 import type { EventHandlers } from '../runtime/index.ts';
-import { keyOf, parseKey } from '../runtime/index.ts';
-import { SeriesPerObject } from '../shared/object-series.ts';
-import { objectLabels, StatusGauges } from '../shared/status-gauges.ts';
+import { parseKey } from '../runtime/index.ts';
+import { ObservedObjects, SeriesPerObject } from '../shared/object-series.ts';
+import { StatusGauges } from '../shared/status-gauges.ts';
 import type { WeComRequestInfo } from '../wecom/client.ts';
 import type { SyncOutcome } from './status.ts';
 
@@ -33,8 +33,7 @@ export class SyncerMetrics {
   readonly #syncDuration: Histogram<SyncerLabels>;
   readonly #syncs: Counter<SyncerLabels | 'result'>;
   readonly #status: StatusGauges;
-  /** Keys of the syncers the informer holds: a sync that ends after its syncer was deleted adds no series. */
-  readonly #known = new Set<string>();
+  readonly #syncers = new ObservedObjects((syncer, labels) => this.#observe(syncer, labels), (syncer, labels, key) => this.#forget(syncer, labels, key));
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -91,30 +90,22 @@ export class SyncerMetrics {
    */
   readonly wecomRequest = (key: string, info: WeComRequestInfo): void => {
     const errcode = info.errcode !== undefined ? String(info.errcode) : info.httpStatus !== undefined ? `http_${info.httpStatus}` : 'none';
-    if (this.#known.has(key)) this.#requests.inc(key, { ...syncerLabels(key), endpoint: info.endpoint, errcode });
+    if (this.#syncers.has(key)) this.#requests.inc(key, { ...syncerLabels(key), endpoint: info.endpoint, errcode });
     this.#requestDuration.observe({ endpoint: info.endpoint }, info.durationMs / 1000);
   };
 
   /** For `SyncerDeps.onSyncFinished`. */
   readonly syncFinished = (key: string, outcome: SyncOutcome, durationMs: number): void => {
-    if (!this.#known.has(key)) return;
+    if (!this.#syncers.has(key)) return;
     const labels = syncerLabels(key);
     this.#syncs.inc({ ...labels, result: outcome.kind });
     this.#syncDuration.observe(labels, durationMs / 1000);
   };
 
   /** Handlers for a WeComSyncer informer: each event sets the syncer's gauges from its status. */
-  readonly syncerHandlers: EventHandlers<KubernetesObject> = {
-    add: (syncer) => this.#observe(syncer),
-    update: (_before, after) => this.#observe(after),
-    delete: (syncer) => this.#forget(syncer),
-  };
+  readonly syncerHandlers: EventHandlers<KubernetesObject> = this.#syncers.handlers;
 
-  #observe(syncer: KubernetesObject): void {
-    const labels = objectLabels(syncer);
-    if (!labels) return;
-    if (syncer.metadata?.deletionTimestamp) return this.#forget(syncer);
-    this.#known.add(keyOf(labels.namespace || undefined, labels.name));
+  #observe(syncer: KubernetesObject, labels: Record<SyncerLabels, string>): void {
     // The API server's JSON, as the CRD's schema shapes it.
     const status = (syncer as { status?: WeComSyncerStatus }).status;
     for (const state of USER_STATES) {
@@ -127,11 +118,7 @@ export class SyncerMetrics {
     this.#status.observe(syncer);
   }
 
-  #forget(syncer: KubernetesObject): void {
-    const labels = objectLabels(syncer);
-    if (!labels) return;
-    const key = keyOf(labels.namespace || undefined, labels.name);
-    this.#known.delete(key);
+  #forget(syncer: KubernetesObject, labels: Record<SyncerLabels, string>, key: string): void {
     this.#requests.forget(key);
     for (const state of USER_STATES) this.#users.remove({ ...labels, state });
     for (const result of SYNC_RESULTS) this.#syncs.remove({ ...labels, result });
