@@ -50,11 +50,12 @@ function groupsIndented(rules: string): string {
 async function main(): Promise<void> {
   // The chart's crds/ holds exactly the repository's: a CRD removed there goes here too.
   await rm(join(CHART, 'crds'), { recursive: true, force: true });
-  for (const [path, content] of copies()) {
+  const files = copies();
+  for (const [path, content] of files) {
     await mkdir(join(ROOT, path, '..'), { recursive: true });
     await writeFile(join(ROOT, path), content);
   }
-  console.error(`copies: wrote ${copies().size} files`);
+  console.error(`copies: wrote ${files.size} files`);
 }
 
 if (import.meta.main) await main();
