@@ -278,7 +278,7 @@ async function measureFloor(floorKube: Kube, floorDir: string, sim: Simulator, l
   sim.faults.latencyMs = 0;
   const organization = await fetchOrganization(new WeComClient({ apiURL: sim.url, corpId: sim.corpId, secret: sim.corpSecret }), { concurrency: 16 });
   sim.faults.latencyMs = latencyMs;
-  const plan = planSync({ desired: desiredState(floorOwner, organization).users, stored: new Map(), policy: 'Keep', maxRemovals: 0 });
+  const plan = planSync({ desired: desiredState(floorOwner, organization).users.values(), stored: new Map(), policy: 'Keep', maxRemovals: 0 });
   // The initial sync's writes are watched by the garbage collector too, so the floor's must be: the
   // collector finds a new CRD by periodic discovery, and until then it costs the API server nothing.
   await floorKube.waitForGarbageCollector(floorNs, plan.create[0]!, log);

@@ -12,7 +12,7 @@ import type { DepartmentListing, WeComClient } from '../wecom/client.ts';
 import { isWeComError, type WeComError, WeComErrorReason } from '../wecom/errors.ts';
 import { fetchOrganization, type Organization } from '../wecom/fetch.ts';
 import { applyPlan, type ApplyCounts, DEFAULT_WRITE_CONCURRENCY } from './apply.ts';
-import { type DesiredObject, desiredGroups, desiredObject, desiredUsers, fingerprints, type ManagedKind, managedLabels, ownerReferenceTo } from './desired.ts';
+import { type DesiredObject, desiredGroups, desiredObject, desiredUsers, type ManagedKind, managedLabels, ownerReferenceTo } from './desired.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { assertCredentialsMayGo, type Credentials, readCredentials, stallInputs } from './credentials.ts';
 import { type ObjectWriter, statusOf } from './object-writer.ts';
@@ -286,9 +286,9 @@ export class WeComSyncerReconciler implements Reconciler {
     // Groups depend on the departments alone: they are created and updated while the
     // members are fetched, which is mostly waiting on WeCom. Removals wait for a complete fetch.
     const groups = desiredGroups(syncer, listing.departments);
+    const groupWrites = planSync({ desired: groups.values(), stored: this.#deps.groups.of(key), policy: 'Keep', maxRemovals: 0 });
     // Kept before writing, so the watch events of our own writes already match it and queue nothing.
-    this.#handEdits.want(key, CASDOOR_GROUP_KIND, fingerprints(groups));
-    const groupWrites = planSync({ desired: groups, stored: this.#deps.groups.of(key), policy: 'Keep', maxRemovals: 0 });
+    this.#handEdits.want(key, CASDOOR_GROUP_KIND, groupWrites.wanted);
     total = writes(groupWrites);
     const groupsWritten = apply(groupWrites, CASDOOR_GROUP_KIND);
     let organization: Organization | undefined;
@@ -323,7 +323,7 @@ export class WeComSyncerReconciler implements Reconciler {
     organization = undefined;
     // Group removals are planned now, against the groups stored after the fetch.
     // Turning groups off is the user's own choice, not a WeCom mistake: the guard does not apply.
-    const groupPlan = planSync({ desired: groups, stored: this.#deps.groups.of(key), policy: groupPolicy, maxRemovals: syncer.spec.syncGroups ? syncer.spec.maxRemovals : '100%' });
+    const groupPlan = planSync({ desired: groups.values(), stored: this.#deps.groups.of(key), policy: groupPolicy, maxRemovals: syncer.spec.syncGroups ? syncer.spec.maxRemovals : '100%' });
     total += groupPlan.remove.length + writes(userPlan);
     logger.info({ members, departments, writes: total }, 'planned');
 
@@ -367,14 +367,16 @@ export class WeComSyncerReconciler implements Reconciler {
       logger.info({ count: organization.hiddenUserIds.length, sample: organization.hiddenUserIds.slice(0, 20) }, 'members exist in WeCom that the app secret cannot see; widen the app\'s visible scope to sync them');
     }
     const desired = desiredUsers(syncer, organization);
-    this.#handEdits.want(key, CASDOOR_USER_KIND, fingerprints(desired.users));
     if (desired.unidentifiedRejects > 0) {
       logger.warn({ count: desired.unidentifiedRejects }, 'member records without a usable userid: nobody is removed in this sync');
     }
     // A malformed record without a userid could be anyone: then nobody counts as gone.
     const storedUsers = this.#deps.users.of(key);
     const protectedNames = desired.unidentifiedRejects > 0 ? new Set(storedUsers.keys()) : desired.protectedUsers;
-    return planSync({ desired: desired.users, stored: storedUsers, protectedNames, policy: syncer.spec.removedUsers, maxRemovals: syncer.spec.maxRemovals });
+    const plan = planSync({ desired: desired.users, stored: storedUsers, protectedNames, policy: syncer.spec.removedUsers, maxRemovals: syncer.spec.maxRemovals });
+    // Kept before writing, so the watch events of our own writes already match it and queue nothing.
+    this.#handEdits.want(key, CASDOOR_USER_KIND, plan.wanted);
+    return plan;
   }
 
   /**

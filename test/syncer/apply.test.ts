@@ -45,18 +45,15 @@ class FakeWriter implements ObjectWriter {
   }
 }
 
-function makePlan(counts: { create?: number; update?: number; remove?: number }): Plan {
+function makePlan(counts: { create?: number; update?: number; remove?: number }): Pick<Plan, 'create' | 'update' | 'remove'> {
   const users = (prefix: string, n = 0) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
   return {
     create: users('new', counts.create).map((name) => desiredUser(name)),
     update: users('changed', counts.update).map((name) => desiredUser(name)),
     remove: users('gone', counts.remove).map((name) => storedUser(name)),
-    unchanged: 0,
-    total: 0,
-    forbidden: 0,
   };
 }
-function apply(plan: Plan, writer: ObjectWriter, options: Partial<ApplyOptions> = {}) {
+function apply(plan: Pick<Plan, 'create' | 'update' | 'remove'>, writer: ObjectWriter, options: Partial<ApplyOptions> = {}) {
   return applyPlan(plan, { namespace: 'casdoor', kind: 'CasdoorUser', writer, removal: 'Forbid', concurrency: 4, now: '2026-11-26T10:00:00Z', ...options });
 }
 

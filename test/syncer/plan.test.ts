@@ -10,7 +10,7 @@ import { byName, desiredUser, storedUser } from '../support/syncer-fixtures.ts';
 const test = suite('plan');
 
 function plan(desired: DesiredObject[], stored: StoredObject[], policy: RemovedUsersPolicy, extra: Partial<PlanInput> = {}) {
-  return planSync({ desired: byName(desired), stored: byName(stored), policy, maxRemovals: '100%', ...extra });
+  return planSync({ desired, stored: byName(stored), policy, maxRemovals: '100%', ...extra });
 }
 const names = (objects: ReadonlyArray<DesiredObject | StoredObject>): string[] =>
   objects.map((o) => ('metadata' in o ? o.metadata.name : o.name));
@@ -146,6 +146,32 @@ test('a plan with nothing changed writes nothing', () => {
   const result = plan([desiredUser('a'), desiredUser('b')], [storedUser('a'), storedUser('b')], 'Forbid');
   assert.is(result.create.length + result.update.length + result.remove.length, 0);
   assert.is(result.unchanged, 2);
+});
+
+test('wanted holds the fingerprint of every desired object, written or not, and nothing gone', () => {
+  const result = plan(
+    [desiredUser('a'), desiredUser('b', 'new'), desiredUser('c')],
+    [storedUser('b', { fingerprint: 'old' }), storedUser('c'), storedUser('gone')],
+    'Delete',
+  );
+  assert.equal([...result.wanted], [['a', 'fp-a'], ['b', 'new'], ['c', 'fp-c']]);
+});
+
+test('desired objects are read once, one at a time, as a generator yields them', () => {
+  let made = 0;
+  function* desired(): Generator<DesiredObject> {
+    for (const name of ['a', 'b', 'c']) {
+      made++;
+      yield desiredUser(name);
+    }
+  }
+  const result = planSync({ desired: desired(), stored: byName([storedUser('a'), storedUser('b'), storedUser('old')]), policy: 'Delete', maxRemovals: '100%' });
+  assert.is(made, 3);
+  assert.equal(names(result.create), ['c']);
+  assert.is(result.unchanged, 2);
+  // A generator gives its objects only once: the removals are judged on what was read.
+  assert.equal(names(result.remove), ['old']);
+  assert.is(result.total, 3);
 });
 
 test.run();
