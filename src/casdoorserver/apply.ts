@@ -3,6 +3,7 @@ import type { CasdoorClient, RemoteGroup, RemoteUser } from '../casdoor/client.t
 import { CasdoorErrorReason, isCasdoorError } from '../casdoor/errors.ts';
 import { fingerprintOf, groupToWrite, MANAGED_BY_PROPERTY, managerOf, newUser, userColumns } from './objects.ts';
 import type { Deletion, Write } from './plan.ts';
+import { objectRef } from './refs.ts';
 
 /** Writes kept in flight at once: Casdoor on sqlite locks its database under more. */
 export const DEFAULT_PUSH_CONCURRENCY = 8;
@@ -15,7 +16,7 @@ export interface WriteResults {
   deleted: number;
   /** Objects Casdoor refused, with its reason. */
   failures: PushFailure[];
-  /** Objects written: `kind/name` -> the fingerprint of what was written. */
+  /** Objects written: `objectRef` -> the fingerprint of what was written. */
   written: Map<string, string>;
 }
 
@@ -54,7 +55,7 @@ export async function applyWrites(writes: readonly Write[], options: ApplyOption
       if (own) {
         await writeOne({ op: 'update', object, remote: own }, owner, name, options);
         results.created++;
-        results.written.set(`${object.kind}/${object.name}`, fingerprintOf(object));
+        results.written.set(objectRef(object.kind, object.name), fingerprintOf(object));
         return;
       }
       const failure = { kind: object.kind, name: object.name, reason: `Casdoor refused the ${object.kind === 'CasdoorUser' ? 'user' : 'group'}: ${error.casdoorMessage}` };
@@ -63,7 +64,7 @@ export async function applyWrites(writes: readonly Write[], options: ApplyOption
       return;
     }
     results[write.op === 'create' ? 'created' : write.op === 'update' ? 'updated' : 'adopted']++;
-    results.written.set(`${object.kind}/${object.name}`, fingerprintOf(object));
+    results.written.set(objectRef(object.kind, object.name), fingerprintOf(object));
   });
   return results;
 }

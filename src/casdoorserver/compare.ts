@@ -5,7 +5,8 @@ import { removalLimit } from '../shared/limit.ts';
 import { applyDeletions, applyWrites, noResults } from './apply.ts';
 import { fieldsInSync, MANAGED_BY_PROPERTY, managerOf, markOf, remoteKey, type SelectedObject, USER_FIELDS } from './objects.ts';
 import { planComparison } from './plan.ts';
-import { NO_PARENT, objectRef, remoteRef, type ServerState } from './state.ts';
+import { objectRef, refKind, remoteRef } from './refs.ts';
+import { NO_PARENT, type ServerState } from './state.ts';
 import type { BlockedDeletions } from './status.ts';
 
 /** Options of one full comparison. */
@@ -73,7 +74,7 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
     judgedInSync: inSync.judged,
   });
   let unchanged = 0;
-  for (const ref of plan.inSync.keys()) if (ref.startsWith('CasdoorUser/')) unchanged++;
+  for (const ref of plan.inSync.keys()) if (refKind(ref) === 'CasdoorUser') unchanged++;
 
   // What Casdoor holds, before the writes.
   state.managed.clear();

@@ -1,6 +1,7 @@
 import type { ExistingPolicy, PushFailure } from '../api/casdoor-server.ts';
 import type { RemoteGroup, RemoteUser } from '../casdoor/client.ts';
 import { fieldsInSync, fingerprintOf, managerOf, type PushKind, remoteKey, type SelectedObject } from './objects.ts';
+import { objectRef } from './refs.ts';
 
 /** One write to Casdoor: a new object, fields written back, or an existing object taken over. */
 export interface Write {
@@ -42,7 +43,7 @@ export interface ComparisonPlan {
   /** Users first, then groups children first: Casdoor refuses to delete a group with members or children. */
   userDeletions: Deletion[];
   groupDeletions: Deletion[];
-  /** Objects found in sync: `kind/name` -> the fingerprint of their spec. */
+  /** Objects found in sync: `objectRef` -> the fingerprint of their spec. */
   inSync: Map<string, string>;
   /** Objects left alone: already in Casdoor without this server's mark (Skip), or with another server's. */
   skipped: PushFailure[];
@@ -117,7 +118,7 @@ function writeFor(object: SelectedObject, remote: RemoteUser | RemoteGroup | und
   const manager = managerOf(remote);
   if (manager === input.mark) {
     if (input.judgedInSync?.get(remote as RemoteUser) === object || fieldsInSync(object.spec, remote)) {
-      plan.inSync.set(`${object.kind}/${object.name}`, fingerprintOf(object));
+      plan.inSync.set(objectRef(object.kind, object.name), fingerprintOf(object));
       return undefined;
     }
     return { op: 'update', object, remote };

@@ -6,7 +6,8 @@ import { applyDeletions, applyWrites, noResults } from './apply.ts';
 import { fingerprintOf, managerOf, markOf, type PushKind, remoteKey, type SelectedObject } from './objects.ts';
 import { admissionFailure, type Deletion, type Write } from './plan.ts';
 import { selects } from './selector.ts';
-import { NO_PARENT, objectRef, remoteRef, type ServerState } from './state.ts';
+import { describeRef, objectRef, refKind, remoteRef, splitRef } from './refs.ts';
+import { NO_PARENT, type ServerState } from './state.ts';
 
 /** How long deletions are gathered after the last one before they are judged together. */
 export const DELETION_SETTLE_MS = 5_000;
@@ -60,7 +61,7 @@ export async function pushChanges(options: PushOptions): Promise<PushResult> {
     if (previous !== undefined && previous !== key) gone(state, ref, kind, options.now, server.spec.prune);
     const sharer = state.sharedTarget(ref, kind, key);
     const refusal = admissionFailure(object, { organizations, server: `${namespace}/${server.metadata.name}` }) ??
-      (sharer ? `${sharer.replace('/', ' ')} is written to the same Casdoor ${kind === 'CasdoorUser' ? 'user' : 'group'} ${key}` : undefined);
+      (sharer ? `${describeRef(sharer)} is written to the same Casdoor ${kind === 'CasdoorUser' ? 'user' : 'group'} ${key}` : undefined);
     if (refusal) {
       state.dropTarget(ref);
       state.inSync.delete(ref);
@@ -246,11 +247,6 @@ function record(state: ServerState, options: PushOptions, failure: PushFailure):
   options.onRefused?.(failure);
 }
 
-function splitRef(ref: string): [PushKind, string] {
-  const slash = ref.indexOf('/');
-  return [ref.slice(0, slash) as PushKind, ref.slice(slash + 1)];
-}
-
 function groupsFirst(a: string, b: string): number {
-  return Number(a.startsWith('CasdoorUser/')) - Number(b.startsWith('CasdoorUser/'));
+  return Number(refKind(a) === 'CasdoorUser') - Number(refKind(b) === 'CasdoorUser');
 }

@@ -15,7 +15,8 @@ import { compareAll, testConnection } from './compare.ts';
 import type { PushKind, SelectedObject } from './objects.ts';
 import { pushChanges } from './push.ts';
 import { selects } from './selector.ts';
-import { objectRef, ServerState } from './state.ts';
+import { objectRef } from './refs.ts';
+import { ServerState } from './state.ts';
 import { comparingStatus, finalServerStatus, type PushOutcome, pushedStatus } from './status.ts';
 
 /** A selected object with the labels a selector reads. */

@@ -2,25 +2,11 @@ import type { PushFailure, SelectionCounts } from '../api/casdoor-server.ts';
 import type { CasdoorClient } from '../casdoor/client.ts';
 import { fingerprintOf, type PushKind, type SelectedObject } from './objects.ts';
 import type { Deletion } from './plan.ts';
+import { GROUP_REMOTE_REF, objectRef, refKind, remoteRef } from './refs.ts';
 import type { BlockedDeletions, Standing } from './status.ts';
 
 /** What the state keeps of a managed user: nothing (one shared object, not 10,000 empty ones). */
 export const NO_PARENT: { parent?: string } = Object.freeze({});
-
-/** `kind/name` of an object in Kubernetes. */
-export function objectRef(kind: PushKind, name: string): string {
-  return `${kind}/${name}`;
-}
-
-/** The kind of an `objectRef`. */
-function kindOf(ref: string): PushKind {
-  return ref.slice(0, ref.indexOf('/')) as PushKind;
-}
-
-/** `kind:owner/name` of an object in Casdoor. */
-export function remoteRef(kind: PushKind, key: string): string {
-  return `${kind}:${key}`;
-}
 
 /**
  * What one CasdoorServer knows of Casdoor in this process, from its last full
@@ -94,7 +80,7 @@ export class ServerState {
   setTarget(ref: string, key: string): void {
     this.dropTarget(ref);
     this.#targets.set(ref, key);
-    const target = remoteRef(kindOf(ref), key);
+    const target = remoteRef(refKind(ref), key);
     const writers = this.#writers.get(target);
     if (writers === undefined || writers === ref) this.#writers.set(target, ref);
     else if (typeof writers === 'string') this.#writers.set(target, new Set([writers, ref]));
@@ -106,7 +92,7 @@ export class ServerState {
     const key = this.#targets.get(ref);
     if (key === undefined) return;
     this.#targets.delete(ref);
-    const target = remoteRef(kindOf(ref), key);
+    const target = remoteRef(refKind(ref), key);
     const writers = this.#writers.get(target);
     if (writers === ref) this.#writers.delete(target);
     else if (writers instanceof Set) {
@@ -139,7 +125,7 @@ export class ServerState {
   /** The users this server manages in Casdoor: what the deletion guard is a share of. */
   managedUsers(): number {
     let count = 0;
-    for (const ref of this.managed.keys()) if (ref.startsWith('CasdoorUser:')) count++;
+    for (const ref of this.managed.keys()) if (!ref.startsWith(GROUP_REMOTE_REF)) count++;
     return count;
   }
 

@@ -127,7 +127,9 @@ function mergeMembers(departments: Department[], listings: MemberListing[]): { m
         if (!spellings.has(member.userid)) spellings.set(member.userid, departments[index]?.id);
         clashes.set(folded, spellings);
       } else {
-        for (const id of member.departments) if (!known.departments.includes(id)) known.departments.push(id);
+        const added = member.departments.filter((id) => !known.departments.includes(id));
+        // A new array of the exact length: push would leave room for 16 more ids in each merged member.
+        if (added.length > 0) known.departments = known.departments.concat(added);
       }
     }
   });

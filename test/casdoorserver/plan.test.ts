@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import type { RemoteGroup, RemoteUser } from '../../src/casdoor/client.ts';
 import { fieldsInSync, MANAGED_BY_PROPERTY, type SelectedObject } from '../../src/casdoorserver/objects.ts';
 import { type ComparisonInput, planComparison } from '../../src/casdoorserver/plan.ts';
+import { objectRef } from '../../src/casdoorserver/refs.ts';
 
 const test = suite('CasdoorServer comparison plan');
 const MARK = 'casdoor/main';
@@ -19,7 +20,7 @@ function plan(input: Partial<ComparisonInput>) {
 test('absent users are created, marked ones that differ updated, marked ones in sync left alone', () => {
   const p = plan({ users: [user('a'), user('b', { displayName: 'B!' }), user('c')], remoteUsers: [remote('b'), remote('c')] });
   assert.equal(p.userWrites.map((w) => [w.op, w.object.name]), [['create', 'acme.a'], ['update', 'acme.b']]);
-  assert.equal([...p.inSync.keys()], ['CasdoorUser/acme.c']);
+  assert.equal([...p.inSync.keys()], [objectRef('CasdoorUser', 'acme.c')]);
 });
 
 test('a user Casdoor has without the mark is skipped under Skip, adopted under Adopt; another server\'s mark is never taken', () => {
