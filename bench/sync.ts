@@ -71,14 +71,20 @@ export interface SyncBenchmarkOptions {
   log?: (line: string) => void;
 }
 
-/** What deploy/base's Deployment gives the operator container: NODE_OPTIONS and memory limit ('' when unset). */
-function deployedRuntime(): { nodeOptions: string; memoryLimit: string } {
+/**
+ * What deploy/base's Deployment gives the operator container: NODE_OPTIONS, the other variables it sets to a
+ * value (those read from the pod, such as POD_NAMESPACE, are left out), and the memory limit ('' when unset).
+ */
+function deployedRuntime(): { nodeOptions: string; env: Record<string, string>; memoryLimit: string } {
   const deployment = parse(readFileSync(join(ROOT, 'deploy', 'base', 'deployment.yaml'), 'utf8')) as {
     spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }>; resources?: { limits?: { memory?: string } } }> } } };
   };
   const [container] = deployment.spec.template.spec.containers;
+  const env: Record<string, string> = {};
+  for (const variable of container?.env ?? []) if (variable.value !== undefined && variable.name !== 'NODE_OPTIONS') env[variable.name] = variable.value;
   return {
     nodeOptions: container?.env?.find((variable) => variable.name === 'NODE_OPTIONS')?.value ?? '',
+    env,
     memoryLimit: container?.resources?.limits?.memory ?? '',
   };
 }
@@ -173,9 +179,10 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     log(`control plane ${await cpu.waitControlPlaneIdle()}`);
     sim.resetCounters();
     if (memoryLimit !== '') cgroup = await operatorCgroup(memoryLimit, log);
-    log(`operator: NODE_OPTIONS=${nodeOptions === '' ? '(none)' : nodeOptions}, memory limit ${cgroup ? memoryLimit : 'none'}`);
+    const env = Object.entries(deployed.env).map(([name, value]) => `${name}=${value}`).join(' ');
+    log(`operator: NODE_OPTIONS=${nodeOptions === '' ? '(none)' : nodeOptions}, ${env === '' ? 'no other variable' : env}, memory limit ${cgroup ? memoryLimit : 'none'}`);
     // With the inspector on, for its heap after a full GC (3 and 9).
-    const runtime = { nodeOptions: withInspector(nodeOptions), ...(cgroup && { cgroup }) };
+    const runtime = { nodeOptions: withInspector(nodeOptions), env: deployed.env, ...(cgroup && { cgroup }) };
     const webhookPort = await freePort();
     const launch = (): OperatorProcess => startOperator(kube.kubeconfig, ns, ['--log-level=info', `--webhook-bind-address=127.0.0.1:${webhookPort}`], runtime);
     operator = launch();

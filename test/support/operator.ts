@@ -28,6 +28,8 @@ export interface OperatorProcess {
 export interface OperatorRuntime {
   /** NODE_OPTIONS for the operator alone (e.g. the Deployment's); inherited when absent. */
   nodeOptions?: string;
+  /** More environment variables for the operator alone (e.g. the Deployment's). */
+  env?: Record<string, string>;
   /** A cgroup to start it in, as a container's memory limit would. */
   cgroup?: MemoryCgroup;
 }
@@ -40,7 +42,7 @@ export function startOperator(kubeconfig: string, namespace: string, extraArgs: 
   const child: ChildProcess = spawn(
     command!,
     args,
-    { env: { ...process.env, KUBECONFIG: kubeconfig, ...(runtime.nodeOptions !== undefined && { NODE_OPTIONS: runtime.nodeOptions }) }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, ...runtime.env, KUBECONFIG: kubeconfig, ...(runtime.nodeOptions !== undefined && { NODE_OPTIONS: runtime.nodeOptions }) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
