@@ -50,9 +50,10 @@ export interface ListOptions {
   properties?: readonly string[];
   /**
    * What to keep of each user (after `fields`), as its page arrives: a caller
-   * that needs little of most users lets the rest go page by page.
+   * that needs little of most users lets the rest go page by page. Undefined:
+   * nothing, and the user is left out of the list.
    */
-  reduce?: (user: RemoteUser) => RemoteUser;
+  reduce?: (user: RemoteUser) => RemoteUser | undefined;
 }
 
 /** A user with only the fields (and property keys) asked for. */
@@ -109,7 +110,8 @@ export class CasdoorClient {
   async listUsers(organization: string, options: ListOptions = {}): Promise<RemoteUser[]> {
     const { signal, fields } = options;
     const keep = fields ? new Set(['owner', 'name', ...fields]) : undefined;
-    const byName = new Map<string, RemoteUser>();
+    // By name: a user added while the pages are read shifts the rest, and one may come twice.
+    const byName = new Map<string, RemoteUser | undefined>();
     let total = Number.POSITIVE_INFINITY;
     for (let page = 1; (page - 1) * this.#pageSize < total; page++) {
       const { data, data2 } = await this.#call({
@@ -124,7 +126,9 @@ export class CasdoorClient {
       }
       if (data.length === 0) break;
     }
-    return [...byName.values()];
+    const users: RemoteUser[] = [];
+    for (const user of byName.values()) if (user !== undefined) users.push(user);
+    return users;
   }
 
   /** Every group of an organization. */

@@ -100,6 +100,11 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
     const ref = objectRef(object.kind, object.name);
     if (!state.failures.has(ref)) state.setTarget(ref, remoteKey(object.spec));
   }
+  // Users found in sync were not kept from the listing: each is the Casdoor user its object is written to.
+  for (const object of inSync.judged) {
+    const key = state.targetOf(objectRef(object.kind, object.name));
+    if (key !== undefined) state.managed.set(remoteRef(object.kind, key), NO_PARENT);
+  }
   for (const skipped of plan.skipped) state.skipped.set(objectRef(skipped.kind as SelectedObject['kind'], skipped.name), skipped);
 
   // The listing has served: let it go before the writes (at 10,000 users it is megabytes).
@@ -165,11 +170,11 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
 
 /**
  * Judges each Casdoor user as its page arrives: one in sync with the selected
- * object it would be written from (and carrying this server's mark) is kept as
- * its key and mark alone, and remembered as judged. The plan needs no more of
- * it, and at 100,000 users the whole listing would be some 50 MB more at once.
+ * object it would be written from (and carrying this server's mark) is not
+ * kept at all, only its object remembered as judged. The plan needs no more of
+ * it: at 100,000 users, even each user's key and mark would be some 20 MB.
  */
-function inSyncJudge(users: readonly SelectedObject[], mark: string): { reduce: (remote: RemoteUser) => RemoteUser; judged: Map<RemoteUser, SelectedObject> } {
+function inSyncJudge(users: readonly SelectedObject[], mark: string): { reduce: (remote: RemoteUser) => RemoteUser | undefined; judged: Set<SelectedObject> } {
   const byKey = new Map<string, SelectedObject>();
   for (const object of users) {
     const key = remoteKey(object.spec);
@@ -177,14 +182,12 @@ function inSyncJudge(users: readonly SelectedObject[], mark: string): { reduce: 
     const known = byKey.get(key);
     if (!known || object.name < known.name) byKey.set(key, object);
   }
-  const marked = Object.freeze({ [MANAGED_BY_PROPERTY]: mark });
-  const judged = new Map<RemoteUser, SelectedObject>();
-  const reduce = (remote: RemoteUser): RemoteUser => {
+  const judged = new Set<SelectedObject>();
+  const reduce = (remote: RemoteUser): RemoteUser | undefined => {
     const object = byKey.get(remoteKey(remote));
     if (!object || managerOf(remote) !== mark || !fieldsInSync(object.spec, remote)) return remote;
-    const slim: RemoteUser = { owner: remote.owner, name: remote.name, properties: marked };
-    judged.set(slim, object);
-    return slim;
+    judged.add(object);
+    return undefined;
   };
   return { reduce, judged };
 }

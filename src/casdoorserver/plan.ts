@@ -31,8 +31,11 @@ export interface ComparisonInput {
   mark: string;
   existing: ExistingPolicy;
   prune: boolean;
-  /** Remote users already found in sync with the object named, as they were listed (kept as key and mark only). */
-  judgedInSync?: ReadonlyMap<RemoteUser, SelectedObject>;
+  /**
+   * Selected users whose Casdoor user was found, as it was listed, in sync and carrying this server's
+   * mark: left out of remoteUsers, since the plan needs nothing more of them.
+   */
+  judgedInSync?: ReadonlySet<SelectedObject>;
 }
 
 /** What a full comparison must do, in dependency order. */
@@ -74,14 +77,23 @@ export function planComparison(input: ComparisonInput): ComparisonPlan {
 
   const remoteUsers = new Map(input.remoteUsers.map((u) => [remoteKey(u), u]));
   for (const [key, object] of wantedUsers) {
+    if (input.judgedInSync?.has(object)) {
+      plan.inSync.set(objectRef(object.kind, object.name), fingerprintOf(object));
+      plan.managedUsers++;
+      continue;
+    }
     const write = writeFor(object, remoteUsers.get(key), input, plan);
     if (write) plan.userWrites.push(write);
   }
 
   for (const user of input.remoteUsers) {
     if (managerOf(user) !== input.mark) continue;
+    const key = remoteKey(user);
+    // Listed twice (the pages shifted), once found in sync: counted once.
+    const wanted = wantedUsers.get(key);
+    if (wanted && input.judgedInSync?.has(wanted)) continue;
     plan.managedUsers++;
-    if (input.prune && !wantedUsers.has(remoteKey(user))) plan.userDeletions.push({ kind: 'CasdoorUser', owner: user.owner, name: user.name });
+    if (input.prune && !wanted) plan.userDeletions.push({ kind: 'CasdoorUser', owner: user.owner, name: user.name });
   }
   if (input.prune) {
     const gone = input.remoteGroups.filter((g) => managerOf(g) === input.mark && !wantedGroups.has(remoteKey(g)));
@@ -117,7 +129,7 @@ function writeFor(object: SelectedObject, remote: RemoteUser | RemoteGroup | und
   if (!remote) return { op: 'create', object };
   const manager = managerOf(remote);
   if (manager === input.mark) {
-    if (input.judgedInSync?.get(remote as RemoteUser) === object || fieldsInSync(object.spec, remote)) {
+    if (fieldsInSync(object.spec, remote)) {
       plan.inSync.set(objectRef(object.kind, object.name), fingerprintOf(object));
       return undefined;
     }

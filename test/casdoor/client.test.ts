@@ -68,6 +68,11 @@ test('lists every user by the total: a page past the end repeats the last page, 
   assert.equal(await client.listUsers('empty-org'), []);
   const slim = await client.listUsers('acme', { fields: ['displayName'] });
   assert.equal(Object.keys(slim[0]!).sort(), ['displayName', 'name', 'owner'], 'only the fields asked for are kept');
+  const seen: string[] = [];
+  const odd = await client.listUsers('acme', { reduce: (user) => (seen.push(user.name), Number(user.name.slice(4)) % 2 === 1 ? user : undefined) });
+  assert.is(seen.length, 1500, 'every user is shown to reduce');
+  assert.is(odd.length, 750, 'a user reduced to nothing is left out');
+  assert.ok(odd.every((u) => Number(u.name.slice(4)) % 2 === 1));
 });
 
 test('an update names its columns: what it does not name survives', async (context) => {
