@@ -185,7 +185,12 @@ function inSyncJudge(users: readonly SelectedObject[], mark: string): { reduce: 
   const judged = new Set<SelectedObject>();
   const reduce = (remote: RemoteUser): RemoteUser | undefined => {
     const object = byKey.get(remoteKey(remote));
-    if (!object || managerOf(remote) !== mark || !fieldsInSync(object.spec, remote)) return remote;
+    if (!object) return remote;
+    // A user read twice (the pages shifted) is judged by its last reading, as the listing keeps its last.
+    if (managerOf(remote) !== mark || !fieldsInSync(object.spec, remote)) {
+      judged.delete(object);
+      return remote;
+    }
     judged.add(object);
     return undefined;
   };

@@ -32,8 +32,8 @@ export interface ComparisonInput {
   existing: ExistingPolicy;
   prune: boolean;
   /**
-   * Selected users whose Casdoor user was found, as it was listed, in sync and carrying this server's
-   * mark: left out of remoteUsers, since the plan needs nothing more of them.
+   * Selected users whose Casdoor user was found, as it was last listed, in sync and carrying this
+   * server's mark: left out of remoteUsers, since the plan needs nothing more of them.
    */
   judgedInSync?: ReadonlySet<SelectedObject>;
 }
@@ -88,12 +88,8 @@ export function planComparison(input: ComparisonInput): ComparisonPlan {
 
   for (const user of input.remoteUsers) {
     if (managerOf(user) !== input.mark) continue;
-    const key = remoteKey(user);
-    // Listed twice (the pages shifted), once found in sync: counted once.
-    const wanted = wantedUsers.get(key);
-    if (wanted && input.judgedInSync?.has(wanted)) continue;
     plan.managedUsers++;
-    if (input.prune && !wanted) plan.userDeletions.push({ kind: 'CasdoorUser', owner: user.owner, name: user.name });
+    if (input.prune && !wantedUsers.has(remoteKey(user))) plan.userDeletions.push({ kind: 'CasdoorUser', owner: user.owner, name: user.name });
   }
   if (input.prune) {
     const gone = input.remoteGroups.filter((g) => managerOf(g) === input.mark && !wantedGroups.has(remoteKey(g)));
