@@ -80,13 +80,10 @@ function deployedRuntime(): { nodeOptions: string; env: Record<string, string>; 
     spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }>; resources?: { limits?: { memory?: string } } }> } } };
   };
   const [container] = deployment.spec.template.spec.containers;
-  const env: Record<string, string> = {};
-  for (const variable of container?.env ?? []) if (variable.value !== undefined && variable.name !== 'NODE_OPTIONS') env[variable.name] = variable.value;
-  return {
-    nodeOptions: container?.env?.find((variable) => variable.name === 'NODE_OPTIONS')?.value ?? '',
-    env,
-    memoryLimit: container?.resources?.limits?.memory ?? '',
-  };
+  const values: Record<string, string> = {};
+  for (const variable of container?.env ?? []) if (variable.value !== undefined) values[variable.name] = variable.value;
+  const { NODE_OPTIONS: nodeOptions = '', ...env } = values;
+  return { nodeOptions, env, memoryLimit: container?.resources?.limits?.memory ?? '' };
 }
 
 /** The benchmark's JSON line: exactly these fields. */
