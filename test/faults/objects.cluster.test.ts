@@ -15,7 +15,9 @@ test.after.each(async ({ env }) => {
 });
 
 test('a WeComSyncer deleted mid-sync: it stops writing, other syncers still served, GC removes what it wrote', async (context) => {
-  const members = 500;
+  // Enough members that the writes outlast the poll that catches them half done and the delete after it:
+  // at 500, a fast machine could finish the sync before the operator saw the deletion.
+  const members = 2000;
   const env = await syncerEnv('deleted', { generate: { members, departments: 10, seed: 17 } });
   context.env = env;
   const other = await startSimulator({ corpId: 'ww00000000000000c3', generate: { members: 5, departments: 2, seed: 2 } });
