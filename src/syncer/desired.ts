@@ -184,22 +184,31 @@ export function desiredGroups(syncer: WeComSyncer, departments: readonly Departm
 }
 
 /**
- * The CasdoorUsers a sync wants, one per member, made as they are read: a sync that finds most of them
- * unchanged holds a few at a time, not 100,000. Also which stored users no sync may remove. Pure.
+ * Makes the CasdoorUser a sync wants of one member, for a fetch that listed `departments`. Pure.
+ * Throws when no object name can be derived from the member's userid.
  */
-export function desiredUsers(syncer: WeComSyncer, organization: Organization): Omit<DesiredState, 'groups' | 'users'> & { users: Iterable<DesiredObject> } {
+export function desiredUserMaker(syncer: WeComSyncer, departments: readonly Department[]): (member: Member) => DesiredObject {
   const context: UserContext = {
     labels: managedLabels(syncer),
     ownerReference: ownerReferenceTo(syncer),
     mapping: {
       organization: syncer.spec.organization,
       syncGroups: syncer.spec.syncGroups,
-      visibleDepartments: new Set(organization.departments.map((department) => department.id)),
+      visibleDepartments: new Set(departments.map((department) => department.id)),
     },
   };
+  return (member) => new DesiredUser(casdoorUserName(syncer.metadata.name, member.userid), member, context);
+}
+
+/**
+ * The CasdoorUsers a sync wants, one per member, made as they are read: a sync that finds most of them
+ * unchanged holds a few at a time, not 100,000. Also which stored users no sync may remove. Pure.
+ */
+export function desiredUsers(syncer: WeComSyncer, organization: Organization): Omit<DesiredState, 'groups' | 'users'> & { users: Iterable<DesiredObject> } {
+  const make = desiredUserMaker(syncer, organization.departments);
   const users = {
     *[Symbol.iterator](): Iterator<DesiredObject> {
-      for (const member of organization.members) yield new DesiredUser(casdoorUserName(syncer.metadata.name, member.userid), member, context);
+      for (const member of organization.members) yield make(member);
     },
   };
   const protectedUsers = new Set<string>();

@@ -26,6 +26,11 @@ export class OwnedIndex {
     if (objects?.size === 0) this.#bySyncer.delete(key);
   }
 
+  /** Whether the syncer `syncerKey` has an object of this name stored. */
+  has(syncerKey: string, name: string): boolean {
+    return this.#bySyncer.get(syncerKey)?.has(name) === true;
+  }
+
   /** The objects of one syncer, by name. A copy: the plan must not see the index change under it. */
   of(syncerKey: string): Map<string, StoredObject> {
     return new Map(this.#bySyncer.get(syncerKey));

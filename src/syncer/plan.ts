@@ -31,6 +31,11 @@ export interface PlanInput {
    */
   desired: Iterable<DesiredObject>;
   stored: ReadonlyMap<string, StoredObject>;
+  /**
+   * Objects this sync has already created, by name, with the fingerprint each was created with: judged as
+   * stored with it while the cache does not show them yet. Counted neither as unchanged nor as writes.
+   */
+  created?: ReadonlyMap<string, string>;
   /** Names never removed: members WeCom sent malformed, whose presence is unknown. */
   protectedNames?: ReadonlySet<string>;
   policy: RemovedUsersPolicy;
@@ -51,13 +56,16 @@ export function planSync(input: PlanInput): Plan {
   let forbidden = 0;
   for (const desired of input.desired) {
     const stored = input.stored.get(desired.name);
+    // The cache's version first: once it shows an object created early, a hand edit since is in it.
+    const created = input.created?.get(desired.name);
+    const fingerprint = stored?.fingerprint ?? created;
     if (desired.isForbidden) forbidden++;
-    if (stored?.fingerprint === desired.fingerprint) {
-      unchanged++;
-      wanted.set(stored.metadata.name, stored.fingerprint);
+    if (fingerprint === desired.fingerprint) {
+      if (created === undefined) unchanged++;
+      wanted.set(stored?.metadata.name ?? desired.name, fingerprint);
       continue;
     }
-    (stored ? update : create).push(desired);
+    (stored || created !== undefined ? update : create).push(desired);
     wanted.set(desired.name, desired.fingerprint);
   }
 

@@ -12,7 +12,8 @@ import type { DepartmentListing, WeComClient } from '../wecom/client.ts';
 import { isWeComError, type WeComError, WeComErrorReason } from '../wecom/errors.ts';
 import { fetchOrganization, type Organization } from '../wecom/fetch.ts';
 import { applyPlan, type ApplyCounts, DEFAULT_WRITE_CONCURRENCY } from './apply.ts';
-import { type DesiredObject, desiredGroups, desiredObject, desiredUsers, type ManagedKind, managedLabels, ownerReferenceTo } from './desired.ts';
+import { type DesiredObject, desiredGroups, desiredObject, desiredUserMaker, desiredUsers, type ManagedKind, managedLabels, ownerReferenceTo } from './desired.ts';
+import { EarlyCreates, type EarlyCreated } from './early-creates.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { assertCredentialsMayGo, type Credentials, readCredentials, stallInputs } from './credentials.ts';
 import { type ObjectWriter, statusOf } from './object-writer.ts';
@@ -291,6 +292,21 @@ export class WeComSyncerReconciler implements Reconciler {
     this.#handEdits.want(key, CASDOOR_GROUP_KIND, groupWrites.wanted);
     total = writes(groupWrites);
     const groupsWritten = apply(groupWrites, CASDOOR_GROUP_KIND);
+    // Members the cache does not hold are created as their department's listing arrives; groups first,
+    // so a user's groups exist by the time the user does. Updates and removals wait for the whole fetch.
+    const early = new EarlyCreates({
+      isStored: (name) => this.#deps.users.has(key, name),
+      toDesired: desiredUserMaker(syncer, listing.departments),
+      create: (object) => this.#deps.writer.create(namespace, object),
+      concurrency: this.#deps.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY,
+      signal: writeSignal,
+      onWritten: () => {
+        if (!this.#exists(key, syncer)) gone.abort();
+        written++;
+      },
+    });
+    const startCreates = (): void => early.start();
+    void groupsWritten.then(startCreates, startCreates);
     let organization: Organization | undefined;
     try {
       organization = await fetchOrganization(client, {
@@ -299,19 +315,23 @@ export class WeComSyncerReconciler implements Reconciler {
         signal: writeSignal,
         ...(this.#deps.fetchConcurrency !== undefined && { concurrency: this.#deps.fetchConcurrency }),
         ...(contactsSecret !== undefined && { contacts: this.#deps.wecomClient(baseURL, syncer.spec.corpId, contactsSecret, key) }),
+        onMembers: (members) => early.offer(members),
         onProgress: ({ departmentsDone, departmentsTotal }) => progress(`fetched ${departmentsDone}/${departmentsTotal} departments`),
       });
     } catch (error) {
-      // Group writes end before the sync does, however the fetch went.
+      // Writes end before the sync does, however the fetch went.
       const groupCounts = await groupsWritten;
-      if (writes(groupWrites) > 0) logger.info({ groups: groupCounts }, 'groups written while the members were fetched, before the fetch failed');
+      const created = await early.finish();
+      if (writes(groupWrites) + created.written.size > 0) {
+        logger.info({ groups: groupCounts, usersCreated: created.written.size }, 'written while the members were fetched, before the fetch failed; no other user changed');
+      }
       if (gone.signal.aborted && !signal.aborted) throw new SyncerGone();
       throw error;
     }
-    // Groups first, so a user's groups exist by the time the user does.
     const groupCounts = await groupsWritten;
+    const created = await early.finish();
     fetched = true;
-    const userPlan = this.#planUsers(key, syncer, organization, logger);
+    const userPlan = this.#planUsers(key, syncer, organization, created.written, logger);
     const members = organization.members.length;
     const departments = organization.departments.length;
     const rejected = organization.rejected.length === 0 ? undefined : {
@@ -324,14 +344,17 @@ export class WeComSyncerReconciler implements Reconciler {
     // Group removals are planned now, against the groups stored after the fetch.
     // Turning groups off is the user's own choice, not a WeCom mistake: the guard does not apply.
     const groupPlan = planSync({ desired: groups.values(), stored: this.#deps.groups.of(key), policy: groupPolicy, maxRemovals: syncer.spec.syncGroups ? syncer.spec.maxRemovals : '100%' });
-    total += groupPlan.remove.length + writes(userPlan);
-    logger.info({ members, departments, writes: total }, 'planned');
+    total += groupPlan.remove.length + writes(userPlan) + created.written.size + created.failed;
+    logger.info({ members, departments, writes: total, createdWhileFetching: created.written.size }, 'planned');
 
     if (gone.signal.aborted || !this.#exists(key, syncer)) throw new SyncerGone();
     const groupRemovals = await apply({ ...groupPlan, create: [], update: [] }, CASDOOR_GROUP_KIND);
     groupCounts.removed += groupRemovals.removed;
     groupCounts.failed += groupRemovals.failed;
     const userCounts = await apply(userPlan, CASDOOR_USER_KIND);
+    const undone = await this.#undoContradicted(namespace, userPlan, created, logger);
+    userCounts.created += created.written.size - undone.deleted - undone.failed;
+    userCounts.failed += undone.failed;
     if (gone.signal.aborted) throw new SyncerGone();
     const blocked = {
       ...(userPlan.blockedRemovals && { users: userPlan.blockedRemovals }),
@@ -359,7 +382,7 @@ export class WeComSyncerReconciler implements Reconciler {
    * Plans the user writes of a complete fetch, and records what they will be, so the watch events of
    * the writes match it. The desired objects are this method's alone: those not to be written go with it.
    */
-  #planUsers(key: string, syncer: WeComSyncer, organization: Organization, logger: Logger): Plan {
+  #planUsers(key: string, syncer: WeComSyncer, organization: Organization, created: ReadonlyMap<string, string>, logger: Logger): Plan {
     if (organization.rejected.length > 0) {
       logger.warn({ rejected: organization.rejected.slice(0, 20) }, `${organization.rejected.length} member records from WeCom were malformed and left as they are`);
     }
@@ -373,10 +396,31 @@ export class WeComSyncerReconciler implements Reconciler {
     // A malformed record without a userid could be anyone: then nobody counts as gone.
     const storedUsers = this.#deps.users.of(key);
     const protectedNames = desired.unidentifiedRejects > 0 ? new Set(storedUsers.keys()) : desired.protectedUsers;
-    const plan = planSync({ desired: desired.users, stored: storedUsers, protectedNames, policy: syncer.spec.removedUsers, maxRemovals: syncer.spec.maxRemovals });
+    const plan = planSync({ desired: desired.users, stored: storedUsers, created, protectedNames, policy: syncer.spec.removedUsers, maxRemovals: syncer.spec.maxRemovals });
     // Kept before writing, so the watch events of our own writes already match it and queue nothing.
     this.#handEdits.want(key, CASDOOR_USER_KIND, plan.wanted);
     return plan;
+  }
+
+  /**
+   * Deletes what a sync created during its fetch from a record that the complete fetch no longer wants: its
+   * userid turned out to clash in case with another's, and none of them is synced. The object did not exist
+   * before this sync.
+   */
+  async #undoContradicted(namespace: string, plan: Plan, created: EarlyCreated, logger: Logger): Promise<{ deleted: number; failed: number }> {
+    const contradicted = [...created.written.keys()].filter((name) => !plan.wanted.has(name));
+    if (contradicted.length === 0) return { deleted: 0, failed: 0 };
+    logger.warn({ objects: contradicted.slice(0, 20), count: contradicted.length }, 'deleting users this sync created from records that later listings contradicted (userids differing only in case)');
+    let deleted = 0;
+    for (const name of contradicted) {
+      try {
+        await this.#deps.writer.delete(namespace, CASDOOR_USER_KIND, name);
+        deleted++;
+      } catch (error) {
+        logger.warn({ object: name, err: error instanceof Error ? error.message : String(error) }, 'write failed');
+      }
+    }
+    return { deleted, failed: contradicted.length - deleted };
   }
 
   /**

@@ -17,6 +17,11 @@ export interface FetchOptions {
   /** A client with the Sync of Contacts secret: pages user/list_id to find members the app cannot see. */
   contacts?: WeComClient;
   onProgress?: (progress: FetchProgress) => void;
+  /**
+   * Told of each department's valid member records as they arrive, in no set order, before the fetch
+   * is complete: what a caller does with them must not depend on the rest of the organization.
+   */
+  onMembers?: (members: readonly Member[]) => void;
   signal?: AbortSignal;
 }
 
@@ -77,7 +82,9 @@ async function listAllMembers(client: WeComClient, departments: Department[], op
       const department = departments[index];
       if (!department) break;
       try {
-        listings[index] = await client.listMembers(department.id, signal);
+        const listing = await client.listMembers(department.id, signal);
+        listings[index] = listing;
+        options.onMembers?.(listing.members);
         options.onProgress?.({ departmentsDone: ++done, departmentsTotal: departments.length });
       } catch (error) {
         if (!failure) {

@@ -22,6 +22,14 @@ test('objects are filed under namespace/syncer', () => {
   assert.is(index.of('casdoor/none').size, 0);
 });
 
+test('has tells whether one syncer holds a name', () => {
+  const index = new OwnedIndex();
+  index.upsert(of('acme', 'acme.a'));
+  assert.ok(index.has('casdoor/acme', 'acme.a'));
+  assert.not.ok(index.has('casdoor/acme', 'acme.b'));
+  assert.not.ok(index.has('casdoor/beta', 'acme.a'));
+});
+
 test('an update replaces the object and a delete forgets it', () => {
   const index = new OwnedIndex();
   index.upsert(of('acme', 'acme.a'));

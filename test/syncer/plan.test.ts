@@ -174,4 +174,29 @@ test('desired objects are read once, one at a time, as a generator yields them',
   assert.is(result.total, 3);
 });
 
+test('an object the sync created early is judged by what it was created with, whether the cache shows it yet or not', () => {
+  const created = new Map([['a', 'fp-a']]);
+  for (const stored of [[], [storedUser('a')]]) {
+    const result = plan([desiredUser('a')], stored, 'Forbid', { created });
+    assert.equal([...result.create, ...result.update], [], `cache holds ${stored.length}`);
+    assert.is(result.unchanged, 0, 'created, not unchanged');
+    assert.equal([...result.wanted], [['a', 'fp-a']]);
+    assert.is(result.total, 1);
+  }
+});
+
+test('an object created early that the complete fetch wants otherwise is updated, not created again', () => {
+  const created = new Map([['a', 'fp-early']]);
+  for (const stored of [[], [storedUser('a', { fingerprint: 'fp-early' })]]) {
+    const result = plan([desiredUser('a', 'fp-merged')], stored, 'Forbid', { created });
+    assert.equal(names(result.update), ['a'], `cache holds ${stored.length}`);
+    assert.equal(result.create, []);
+  }
+});
+
+test('the cache\'s version of an object created early wins: a hand edit since is put back', () => {
+  const result = plan([desiredUser('a')], [storedUser('a', { fingerprint: 'edited' })], 'Forbid', { created: new Map([['a', 'fp-a']]) });
+  assert.equal(names(result.update), ['a']);
+});
+
 test.run();

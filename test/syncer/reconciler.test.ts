@@ -10,7 +10,7 @@ import { toStoredObject } from '../../src/syncer/stored.ts';
 import { type SyncerDeps, WeComSyncerReconciler } from '../../src/syncer/reconciler.ts';
 import { WeComClient } from '../../src/wecom/client.ts';
 import { startSimulator, type Simulator } from '../support/simulator/server.ts';
-import { makeSyncer } from '../support/syncer-fixtures.ts';
+import { makeSyncer, storedUser } from '../support/syncer-fixtures.ts';
 
 const test = suite<{ sim: Simulator }>('reconciler');
 
@@ -99,6 +99,22 @@ test('a fixed Secret is noticed at the next recheck and synced', async ({ sim })
   assert.is(statuses.at(-1)?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
 });
 
+/**
+ * A WeCom client factory whose listing of department `gated` waits until `open()` is true (checked every
+ * few ms, for at most 5 s): the order a test needs between the other listings' writes and that one.
+ */
+function gatedClient(gated: number, open: () => boolean): SyncerDeps['wecomClient'] {
+  return (apiURL, corpId, secret) => {
+    const client = new WeComClient({ apiURL, corpId, secret, retry: { maxAttempts: 1 } });
+    const listMembers = client.listMembers.bind(client);
+    client.listMembers = async (departmentId, signal) => {
+      for (let waited = 0; departmentId === gated && !open() && waited < 5000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      return listMembers(departmentId, signal);
+    };
+    return client;
+  };
+}
+
 /** A writer that records what it is asked, and how many member listings WeCom had been asked for by then. */
 function recordingWriter(sim: Simulator, delayMs = 0): { writer: ObjectWriter; writes: Array<{ op: string; kind: string; name: string; memberListings: number }> } {
   const writes: Array<{ op: string; kind: string; name: string; memberListings: number }> = [];
@@ -134,7 +150,7 @@ test('groups are written while the members are fetched, and departments are list
   assert.is(sim.counters.calls['department/list'], 1, 'the connection test\'s listing is the one synced');
 });
 
-test('a member fetch that fails writes groups it wanted, but no user and no removal', async ({ sim }) => {
+test('a member fetch that fails creates only members new to the cache: no update and no removal', async ({ sim }) => {
   const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId, removedUsers: 'Delete' } });
   const groups = new OwnedIndex();
   // A group whose department WeCom no longer lists: Delete would remove it after a complete fetch.
@@ -142,6 +158,11 @@ test('a member fetch that fails writes groups it wanted, but no user and no remo
     metadata: { name: 'acme.dept-999', namespace: 'casdoor', resourceVersion: '1', labels: { 'casdoor.org/syncer': 'acme' }, ownerReferences: [{ apiVersion: 'casdoor.org/v1alpha1', kind: 'WeComSyncer', name: 'acme', uid: 'uid-acme', controller: true }] },
     spec: { owner: 'acme', name: '999' },
   } as never));
+  // A member stored out of date (a complete fetch would update it) and one WeCom no longer has (Delete would delete it).
+  const users = new OwnedIndex();
+  const listed = sim.org.members.filter((m) => m.department.some((id) => id !== sim.org.departments.at(-1)!.id));
+  const stale = `acme.${listed[0]!.userid.toLowerCase()}`;
+  for (const name of [stale, 'acme.gone']) users.upsert(storedUser(name, { fingerprint: 'out-of-date' }));
   sim.setFaults({ failingDepartments: [sim.org.departments.at(-1)!.id] });
   // Slow writes: the fetch fails first, and the sync must still wait for them.
   const { writer, writes } = recordingWriter(sim, 20);
@@ -150,6 +171,10 @@ test('a member fetch that fails writes groups it wanted, but no user and no remo
   const reconciler = new WeComSyncerReconciler(deps(sim, syncer, sim.corpSecret, {
     writer,
     groups,
+    users,
+    fetchConcurrency: 1,
+    // The failing department is listed last, once a user has been created from the listings before it.
+    wecomClient: gatedClient(sim.org.departments.at(-1)!.id, () => writes.some((w) => w.kind === 'CasdoorUser')),
     writeStatus: async (_s, status) => {
       statuses.push(status);
       writesBeforeFinalStatus = writes.length;
@@ -158,8 +183,49 @@ test('a member fetch that fails writes groups it wanted, but no user and no remo
   await reconciler.reconcile('casdoor/acme', new AbortController().signal).catch(() => {});
   assert.is(statuses.at(-1)?.conditions?.find((c) => c.type === 'Ready')?.status, 'False', 'the sync failed');
   assert.is(writes.filter((w) => w.op === 'create' && w.kind === 'CasdoorGroup').length, sim.org.departments.length);
-  assert.is(writesBeforeFinalStatus, writes.length, 'every group write ended before the final status');
-  assert.equal(writes.filter((w) => w.kind === 'CasdoorUser' || w.op === 'delete' || w.op === 'forbid'), []);
+  assert.is(writesBeforeFinalStatus, writes.length, 'every write ended before the final status');
+  const userWrites = writes.filter((w) => w.kind === 'CasdoorUser');
+  assert.ok(userWrites.length > 0, 'members of the departments listed were created');
+  assert.equal(userWrites.filter((w) => w.op !== 'create'), [], 'no update, no removal');
+  assert.equal(writes.filter((w) => w.op === 'delete' || w.op === 'forbid'), []);
+  const creatable = new Set(listed.map((m) => `acme.${m.userid.toLowerCase()}`));
+  creatable.delete(stale);
+  assert.equal(userWrites.filter((w) => !creatable.has(w.name)), [], 'only members the cache did not hold, of departments listed');
+});
+
+test('members new to the cache are created while later departments are listed, and written once', async ({ sim }) => {
+  const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId } });
+  const { writer, writes } = recordingWriter(sim);
+  const last = sim.org.departments.at(-1)!.id;
+  const reconciler = new WeComSyncerReconciler(deps(sim, syncer, sim.corpSecret, {
+    writer,
+    fetchConcurrency: 1,
+    wecomClient: gatedClient(last, () => writes.some((w) => w.kind === 'CasdoorUser')),
+  }));
+  await reconciler.reconcile('casdoor/acme', new AbortController().signal);
+  const users = writes.filter((w) => w.kind === 'CasdoorUser');
+  assert.ok(users[0]!.memberListings < sim.org.departments.length, 'the first user was created before the last listing');
+  assert.equal(users.filter((w) => w.op !== 'create'), []);
+  assert.is(new Set(users.map((w) => w.name)).size, users.length, 'each user written once, members of several departments included');
+  assert.is(users.length, sim.org.members.length);
+});
+
+test('a user created early from a record a later listing contradicts (userids differing in case) is deleted again', async ({ sim }) => {
+  const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId } });
+  const last = sim.org.departments.at(-1)!.id;
+  const first = sim.org.members.find((m) => !m.department.includes(last))!;
+  const twin = first.userid.toUpperCase();
+  sim.setFaults({ hostileRecords: [{ departmentId: last, record: { userid: twin, name: 'twin', department: [last] } }] });
+  const name = `acme.${first.userid.toLowerCase()}`;
+  const { writer, writes } = recordingWriter(sim);
+  const reconciler = new WeComSyncerReconciler(deps(sim, syncer, sim.corpSecret, {
+    writer,
+    fetchConcurrency: 1,
+    wecomClient: gatedClient(last, () => writes.some((w) => w.name === name)),
+  }));
+  await reconciler.reconcile('casdoor/acme', new AbortController().signal);
+  assert.equal(writes.filter((w) => w.name === name).map((w) => w.op), ['create', 'delete']);
+  assert.is(writes.filter((w) => w.kind === 'CasdoorUser' && w.op === 'create').length, sim.org.members.length);
 });
 
 test('a syncer deleted while its members are fetched stops the fetch and writes no user', async ({ sim }) => {
