@@ -17,8 +17,9 @@
  *    its peak RSS (restartPeakRssMB) and heap after a full GC (restartHeapAfterGcMB). The stand-in Casdoor
  *    of 8 is gone by then, so its CasdoorServer only fails to connect.
  * They run in the order 1-5, 8, 7, 9, 6: all that needs the operator first.
- * The operator runs as users run it: `node src/main.ts` as a child process, with the NODE_OPTIONS and
- * the memory limit of deploy/base's Deployment (a memory cgroup, when this machine lets us make one), plus
+ * The operator runs as the image runs it: `node dist/main.js` (compiled first by `npm run build`, as the
+ * image's build stage does; `--entry src` runs `node src/main.ts` instead) as a child process, with the
+ * NODE_OPTIONS and the memory limit of deploy/base's Deployment (a memory cgroup, when this machine lets us make one), plus
  * the inspector on a loopback port. Should it exit (a V8 heap abort, an OOM kill), the wait at hand fails at
  * once with how it exited and its last log lines.
  * The last line printed is one JSON object, {@link SyncBenchmarkResult}.
@@ -67,6 +68,11 @@ export interface SyncBenchmarkOptions {
   nodeOptions?: string;
   /** The operator's memory limit, a Kubernetes quantity. Default: the Deployment's; '' for none. */
   memoryLimit?: string;
+  /**
+   * What the operator runs: `dist`, the sources compiled as the image's build stage compiles them (the
+   * default), or `src`, the TypeScript sources through Node's type stripping, as `make test` runs them.
+   */
+  entry?: 'dist' | 'src';
   /** Told of each step as it goes. */
   log?: (line: string) => void;
 }
@@ -121,6 +127,24 @@ const POLL_MS = 100;
 const RESTART_QUIET_MS = 5000;
 /** Between two readings of kube-apiserver's write count while waiting for quiet. */
 const SETTLE_POLL_MS = 500;
+
+/**
+ * Compiles src/ to dist/ as the image's build stage does (`npm run build`) and returns dist/main.js. Beside
+ * the checkout's package.json and node_modules, as the image has them. The compiled operator does not load
+ * Node's type stripper, whose WebAssembly memory stays for the life of the process.
+ */
+async function compileAsImage(): Promise<string> {
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build failed (${code}): ${output.slice(-2000)}`))));
+  });
+  return join(ROOT, 'dist', 'main.js');
+}
 
 /** Runs the floor on a control plane of its own and the syncs on a fresh one (temp dirs, stopped and removed). */
 export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<SyncBenchmarkResult> {
@@ -179,7 +203,9 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     const env = Object.entries(deployed.env).map(([name, value]) => `${name}=${value}`).join(' ');
     log(`operator: NODE_OPTIONS=${nodeOptions === '' ? '(none)' : nodeOptions}, ${env === '' ? 'no other variable' : env}, memory limit ${cgroup ? memoryLimit : 'none'}`);
     // With the inspector on, for its heap after a full GC (3 and 9).
-    const runtime = { nodeOptions: withInspector(nodeOptions), env: deployed.env, ...(cgroup && { cgroup }) };
+    const main = options.entry === 'src' ? join(ROOT, 'src', 'main.ts') : await compileAsImage();
+    log(`operator: node ${main.slice(ROOT.length + 1)}`);
+    const runtime = { main, nodeOptions: withInspector(nodeOptions), env: deployed.env, ...(cgroup && { cgroup }) };
     const webhookPort = await freePort();
     const launch = (): OperatorProcess => startOperator(kube.kubeconfig, ns, ['--log-level=info', `--webhook-bind-address=127.0.0.1:${webhookPort}`], runtime);
     operator = launch();
@@ -639,8 +665,10 @@ if (import.meta.main) {
       'latency-ms': { type: 'string', default: '20' },
       'node-options': { type: 'string' },
       'memory-limit': { type: 'string' },
+      entry: { type: 'string', default: 'dist' },
     },
   });
+  if (values.entry !== 'dist' && values.entry !== 'src') throw new Error(`--entry must be dist or src, not "${values.entry}"`);
   const departments = positive('departments', values.departments);
   const result = await runSyncBenchmark({
     users: positive('users', values.users) ?? 10_000,
@@ -648,6 +676,7 @@ if (import.meta.main) {
     latencyMs: positive('latency-ms', values['latency-ms']) ?? 20,
     ...(values['node-options'] !== undefined && { nodeOptions: values['node-options'] }),
     ...(values['memory-limit'] !== undefined && { memoryLimit: values['memory-limit'] }),
+    entry: values.entry,
     log: (line) => process.stdout.write(`${line}\n`),
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,5 +1,5 @@
-// Runs the operator as users run it (`node src/main.ts`), as a child process
-// watching one namespace, and keeps its log for assertions.
+// Runs the operator as users run it (`node src/main.ts`, or the image's compiled `dist/main.js`), as a
+// child process watching one namespace, and keeps its log for assertions.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { inCgroup, type MemoryCgroup } from './memory-cgroup.ts';
@@ -26,6 +26,8 @@ export interface OperatorProcess {
 
 /** How to run the operator's Node beyond its flags. */
 export interface OperatorRuntime {
+  /** The entry script. Default src/main.ts; the benchmark runs dist/main.js, as the image does. */
+  main?: string;
   /** NODE_OPTIONS for the operator alone (e.g. the Deployment's); inherited when absent. */
   nodeOptions?: string;
   /** More environment variables for the operator alone (e.g. the Deployment's). */
@@ -37,7 +39,7 @@ export interface OperatorRuntime {
 /** Starts the operator against `kubeconfig`, watching `namespace`. */
 export function startOperator(kubeconfig: string, namespace: string, extraArgs: string[] = [], runtime: OperatorRuntime = {}): OperatorProcess {
   let output = '';
-  const node = [process.execPath, MAIN, `--namespace=${namespace}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--webhook-bind-address=0', '--log-level=debug', ...extraArgs];
+  const node = [process.execPath, runtime.main ?? MAIN, `--namespace=${namespace}`, '--metrics-bind-address=0', '--health-probe-bind-address=0', '--webhook-bind-address=0', '--log-level=debug', ...extraArgs];
   const [command, ...args] = runtime.cgroup ? inCgroup(runtime.cgroup, node) : node;
   const child: ChildProcess = spawn(
     command!,
