@@ -5,9 +5,12 @@ import type { DesiredObject } from './desired.ts';
 export interface EarlyCreatesOptions {
   /** Whether the cache holds an object of this name: only objects it does not hold are created early. */
   isStored(name: string): boolean;
-  /** The desired CasdoorUser of a member. May throw (no name can be derived): that member waits for the plan. */
+  /** The object name of a member. May throw (no name can be derived): that member waits for the plan. */
+  nameOf(member: Member): string;
+  /** The desired CasdoorUser of a member, made only for those to create. */
   toDesired(member: Member): DesiredObject;
-  create(object: DesiredObject): Promise<void>;
+  /** Creates an object unless one of its name exists (false): that one is left to the plan, untouched. */
+  create(object: DesiredObject): Promise<boolean>;
   /** Creates in flight at once. */
   concurrency: number;
   signal: AbortSignal;
@@ -57,15 +60,24 @@ export class EarlyCreates {
       const folded = member.userid.toLowerCase();
       if (this.#offered.has(folded)) continue;
       this.#offered.add(folded);
-      let desired: DesiredObject;
+      let name: string;
       try {
-        desired = this.#options.toDesired(member);
+        name = this.#options.nameOf(member);
       } catch {
         continue;
       }
-      if (!this.#options.isStored(desired.name)) this.#queue.push(desired);
+      // The name first: a sync that finds every member stored builds no spec here.
+      if (!this.#options.isStored(name)) this.#queue.push(this.#options.toDesired(member));
     }
     this.#pump();
+  }
+
+  /**
+   * The cache saw an object deleted. One created here is no longer there to judge by what it was created
+   * with: the plan then finds it missing and creates it again.
+   */
+  deleted(name: string): void {
+    this.#written.delete(name);
   }
 
   /** Lets the creates begin: the caller's groups are written by then. */
@@ -104,15 +116,18 @@ export class EarlyCreates {
 
   async #create(object: DesiredObject): Promise<void> {
     try {
-      await this.#options.create(object);
-      this.#written.set(object.name, object.fingerprint);
+      // An object that exists after all (the cache had not shown it yet) is neither written nor failed.
+      if (await this.#options.create(object)) this.#written.set(object.name, object.fingerprint);
     } catch {
       // Not counted as written: the plan tries this member again, and reports it if it fails there too.
       this.#failed++;
     }
     this.#inFlight--;
-    this.#options.onWritten?.();
-    if (this.#inFlight === 0 && this.#finished) this.#drained?.();
-    this.#pump();
+    try {
+      this.#options.onWritten?.();
+    } finally {
+      if (this.#inFlight === 0 && this.#finished) this.#drained?.();
+      this.#pump();
+    }
   }
 }

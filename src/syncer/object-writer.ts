@@ -7,6 +7,8 @@ import type { DesiredObject, ManagedKind } from './desired.ts';
 /** Writes the objects a sync plans. Each method is idempotent and retries what a retry can fix. */
 export interface ObjectWriter {
   create(namespace: string, object: DesiredObject): Promise<void>;
+  /** Creates the object unless one of its name exists; then returns false and leaves that one as it is. */
+  createNew(namespace: string, object: DesiredObject): Promise<boolean>;
   update(namespace: string, object: DesiredObject): Promise<void>;
   /** Marks an object whose source is gone: isForbidden and the removed-from-source annotation. */
   forbid(namespace: string, kind: ManagedKind, name: string, at: string): Promise<void>;
@@ -54,6 +56,10 @@ export class KubeObjectWriter implements ObjectWriter {
   }
 
   async create(namespace: string, object: DesiredObject): Promise<void> {
+    if (!(await this.createNew(namespace, object))) await this.update(namespace, object);
+  }
+
+  async createNew(namespace: string, object: DesiredObject): Promise<boolean> {
     const body = {
       apiVersion: API_VERSION,
       kind: object.kind,
@@ -64,9 +70,10 @@ export class KubeObjectWriter implements ObjectWriter {
       await this.#retrying(() =>
         this.#api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: pluralOf(object.kind), body, fieldManager: FIELD_MANAGER }),
       );
+      return true;
     } catch (error) {
       if (statusOf(error) !== 409) throw error;
-      await this.update(namespace, object);
+      return false;
     }
   }
 

@@ -82,7 +82,10 @@ export function planSync(input: PlanInput): Plan {
     gone.push(stored);
   }
 
-  const limit = removalLimit(input.maxRemovals, input.stored.size);
+  // Of the objects there were before this sync: those it created itself do not raise the guard's limit.
+  let before = input.stored.size;
+  for (const name of input.created?.keys() ?? []) if (input.stored.has(name)) before--;
+  const limit = removalLimit(input.maxRemovals, before);
   const blocked = gone.length > limit;
   const remove = blocked ? [] : gone;
   // Blocked removals stay as they are; Forbid removals end forbidden; Delete removals end gone.

@@ -16,6 +16,7 @@ import { type DesiredObject, desiredGroups, desiredObject, desiredUserMaker, des
 import { EarlyCreates, type EarlyCreated } from './early-creates.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { assertCredentialsMayGo, type Credentials, readCredentials, stallInputs } from './credentials.ts';
+import { casdoorUserName } from './mapping.ts';
 import { type ObjectWriter, statusOf } from './object-writer.ts';
 import { OwnStatuses } from '../shared/own-status.ts';
 import type { OwnedIndex } from './owned-index.ts';
@@ -84,6 +85,8 @@ export class WeComSyncerReconciler implements Reconciler {
   readonly #now: () => Date;
   /** What each syncer's syncs wrote, and the hand edits seen since. */
   readonly #handEdits = new HandEdits();
+  /** The creates of each syncer's sync while its fetch runs, told of deletions the cache sees meanwhile. */
+  readonly #earlyCreates = new Map<string, EarlyCreates>();
   /** When a sync for hand edits last ran, per syncer: such syncs are rate-limited. */
   readonly #handSyncAt = new Map<string, number>();
   /** What this process last wrote to each syncer's status, while the informer has not delivered it. */
@@ -97,6 +100,7 @@ export class WeComSyncerReconciler implements Reconciler {
 
   /** Told by the cache of each change of an owned object; whether the syncer must reconcile ({@link HandEdits.changed}). */
   ownedObjectChanged(key: string, kind: ManagedKind, before: StoredObject | undefined, after: StoredObject | undefined, firstList = false): boolean {
+    if (kind === CASDOOR_USER_KIND && after === undefined && before) this.#earlyCreates.get(key)?.deleted(before.metadata.name);
     return this.#handEdits.changed(key, kind, before, after, firstList);
   }
 
@@ -296,8 +300,9 @@ export class WeComSyncerReconciler implements Reconciler {
     // so a user's groups exist by the time the user does. Updates and removals wait for the whole fetch.
     const early = new EarlyCreates({
       isStored: (name) => this.#deps.users.has(key, name),
+      nameOf: (member) => casdoorUserName(syncer.metadata.name, member.userid),
       toDesired: desiredUserMaker(syncer, listing.departments),
-      create: (object) => this.#deps.writer.create(namespace, object),
+      create: (object) => this.#deps.writer.createNew(namespace, object),
       concurrency: this.#deps.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY,
       signal: writeSignal,
       onWritten: () => {
@@ -307,6 +312,7 @@ export class WeComSyncerReconciler implements Reconciler {
     });
     const startCreates = (): void => early.start();
     void groupsWritten.then(startCreates, startCreates);
+    this.#earlyCreates.set(key, early);
     let organization: Organization | undefined;
     try {
       organization = await fetchOrganization(client, {
@@ -319,9 +325,11 @@ export class WeComSyncerReconciler implements Reconciler {
         onProgress: ({ departmentsDone, departmentsTotal }) => progress(`fetched ${departmentsDone}/${departmentsTotal} departments`),
       });
     } catch (error) {
-      // Writes end before the sync does, however the fetch went.
+      // Writes end before the sync does, however the fetch went; no create begins after a failed fetch.
+      const finished = early.finish();
+      this.#earlyCreates.delete(key);
       const groupCounts = await groupsWritten;
-      const created = await early.finish();
+      const created = await finished;
       if (writes(groupWrites) + created.written.size > 0) {
         logger.info({ groups: groupCounts, usersCreated: created.written.size }, 'written while the members were fetched, before the fetch failed; no other user changed');
       }
@@ -330,6 +338,7 @@ export class WeComSyncerReconciler implements Reconciler {
     }
     const groupCounts = await groupsWritten;
     const created = await early.finish();
+    this.#earlyCreates.delete(key);
     fetched = true;
     const userPlan = this.#planUsers(key, syncer, organization, created.written, logger);
     const members = organization.members.length;

@@ -23,6 +23,10 @@ class FakeWriter implements ObjectWriter {
   create(namespace: string, object: DesiredObject): Promise<void> {
     return this.#write(`create ${namespace}/${object.name}`, object.name);
   }
+  async createNew(namespace: string, object: DesiredObject): Promise<boolean> {
+    await this.create(namespace, object);
+    return true;
+  }
   update(namespace: string, object: DesiredObject): Promise<void> {
     return this.#write(`update ${namespace}/${object.name}`, object.name);
   }

@@ -44,7 +44,7 @@ function world(syncer: WeComSyncer, readValue: (namespace: string, ref: SecretKe
     users: new OwnedIndex(),
     groups: new OwnedIndex(),
     readSecret: async (namespace, ref) => ({ value: await readValue(namespace, ref), allowedURLs: syncer.spec.apiURL }),
-    writer: { create: async () => {}, update: async () => {}, forbid: async () => {}, delete: async () => {} },
+    writer: { create: async () => {}, createNew: async () => true, update: async () => {}, forbid: async () => {}, delete: async () => {} },
     writeStatus: async (_syncer, status) => {
       if (control.failFinal && !isProgress(status)) throw new Error('the API server is down');
       statuses.push(status);

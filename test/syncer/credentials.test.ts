@@ -28,7 +28,7 @@ function reconcilerFor(syncer: WeComSyncer, secret: (refName: string) => SecretK
     users: new OwnedIndex(),
     groups: new OwnedIndex(),
     readSecret: async (_namespace, ref) => secret(ref.name),
-    writer: { create: async () => {}, update: async () => {}, forbid: async () => {}, delete: async () => {} },
+    writer: { create: async () => {}, createNew: async () => true, update: async () => {}, forbid: async () => {}, delete: async () => {} },
     writeStatus: async (_syncer, status) => void statuses.push(status),
     events: { record: async () => {} },
     wecomClient: wecomClient ?? ((apiURL, corpId, value) => new WeComClient({ apiURL, corpId, secret: value, retry: { maxAttempts: 1 } })),

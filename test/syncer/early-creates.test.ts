@@ -15,14 +15,15 @@ function heldCreates() {
   const pending: Array<() => void> = [];
   let inFlight = 0;
   let most = 0;
-  const create = (object: DesiredObject): Promise<void> => {
+  const create = (object: DesiredObject): Promise<boolean> => {
     started.push(object.name);
     most = Math.max(most, ++inFlight);
     return new Promise((resolve, reject) => {
       pending.push(() => {
         inFlight--;
         if (object.name.endsWith('fails')) reject(new Error('refused'));
-        else resolve();
+        // An object of that name exists after all (409): left as it is.
+        else resolve(!object.name.endsWith('exists'));
       });
     });
   };
@@ -38,6 +39,7 @@ function heldCreates() {
 function early(create: EarlyCreatesOptions['create'], options: Partial<EarlyCreatesOptions> = {}): EarlyCreates {
   return new EarlyCreates({
     isStored: () => false,
+    nameOf: (m) => m.userid.toLowerCase(),
     toDesired: (m) => desiredUser(m.userid.toLowerCase()),
     create,
     concurrency: 2,
@@ -63,11 +65,16 @@ test('nothing is created before start; then at most `concurrency` at once', asyn
 
 test('a member is offered once, whatever the case of its userid; stored ones and unnamable ones are left to the plan', async () => {
   const held = heldCreates();
+  const made: string[] = [];
   const creates = early(held.create, {
     concurrency: 10,
     isStored: (name) => name === 'stored',
-    toDesired: (m) => {
+    nameOf: (m) => {
       if (m.userid === 'bad') throw new Error('no name');
+      return m.userid.toLowerCase();
+    },
+    toDesired: (m) => {
+      made.push(m.userid);
       return desiredUser(m.userid.toLowerCase());
     },
   });
@@ -75,8 +82,32 @@ test('a member is offered once, whatever the case of its userid; stored ones and
   creates.offer(['li', 'stored', 'bad'].map(member));
   creates.offer(['LI', 'li', 'wang'].map(member));
   assert.equal(held.started, ['li', 'wang']);
+  assert.equal(made, ['li', 'wang'], 'no spec is made for a member stored or unnamable');
   await held.releaseAll();
   assert.equal([...(await creates.finish()).written.keys()], ['li', 'wang']);
+});
+
+test('an object found existing (409) is neither written nor failed; one the cache saw deleted is no longer written', async () => {
+  const held = heldCreates();
+  const creates = early(held.create, { concurrency: 10 });
+  creates.start();
+  creates.offer(['a', 'b-exists', 'c'].map(member));
+  await held.releaseAll();
+  creates.deleted('c');
+  const { written, failed } = await creates.finish();
+  assert.equal([...written.keys()], ['a']);
+  assert.is(failed, 0);
+});
+
+test('a listener that throws does not keep finish waiting', async () => {
+  const held = heldCreates();
+  const creates = early(held.create, { onWritten: () => { throw new Error('listener'); } });
+  creates.start();
+  creates.offer(['a'].map(member));
+  const finished = creates.finish();
+  process.once('unhandledRejection', () => {});
+  await held.releaseAll();
+  assert.equal([...(await finished).written.keys()], ['a']);
 });
 
 test('finish waits for the creates in flight and drops those not begun; failures are not written', async () => {

@@ -59,7 +59,7 @@ function world(sim: Simulator) {
     users,
     groups: new OwnedIndex(),
     readSecret: async () => ({ value: sim.corpSecret, allowedURLs: sim.url }),
-    writer: { create: (_ns, o) => write('create', o), update: (_ns, o) => write('update', o), forbid: async () => {}, delete: async () => {} },
+    writer: { create: (_ns, o) => write('create', o), createNew: async (_ns, o) => (await write('create', o), true), update: (_ns, o) => write('update', o), forbid: async () => {}, delete: async () => {} },
     writeStatus: async (_syncer, status) => {
       syncer.status = status;
     },

@@ -199,4 +199,17 @@ test('the cache\'s version of an object created early wins: a hand edit since is
   assert.equal(names(result.update), ['a']);
 });
 
+test('objects the sync created early do not raise the removal guard\'s limit, whether the cache shows them or not', () => {
+  const stored = Array.from({ length: 10 }, (_, i) => storedUser(`old${i}`));
+  const created = new Map(Array.from({ length: 10 }, (_, i): [string, string] => [`new${i}`, `fp-new${i}`]));
+  const desired = [...Array.from({ length: 8 }, (_, i) => desiredUser(`old${i}`)), ...Array.from({ length: 10 }, (_, i) => desiredUser(`new${i}`))];
+  for (const shown of [0, 10]) {
+    const cache = [...stored, ...Array.from({ length: shown }, (_, i) => storedUser(`new${i}`))];
+    // Two of the ten old objects are gone: 20% of them, against a limit of 10% (1).
+    const result = plan(desired, cache, 'Forbid', { created, maxRemovals: '10%' });
+    assert.equal(result.blockedRemovals, { wanted: 2, limit: 1 }, `cache shows ${shown} of the new`);
+    assert.equal(result.remove, []);
+  }
+});
+
 test.run();

@@ -23,6 +23,7 @@ test.after.each(async ({ sim }) => {
 
 const quietWriter: ObjectWriter = {
   create: async () => {},
+  createNew: async () => true,
   update: async () => {},
   forbid: async () => {},
   delete: async () => {},
@@ -127,6 +128,10 @@ function recordingWriter(sim: Simulator, delayMs = 0): { writer: ObjectWriter; w
     writes,
     writer: {
       create: async (_ns, object) => record('create', object.kind, object.name),
+      createNew: async (_ns, object) => {
+        await record('create', object.kind, object.name);
+        return true;
+      },
       update: async (_ns, object) => record('update', object.kind, object.name),
       forbid: async (_ns, kind, name) => record('forbid', kind, name),
       delete: async (_ns, kind, name) => record('delete', kind, name),
@@ -210,6 +215,28 @@ test('members new to the cache are created while later departments are listed, a
   assert.is(users.length, sim.org.members.length);
 });
 
+test('a user created early that the cache then sees deleted is created again by the plan', async ({ sim }) => {
+  const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId } });
+  const { writer, writes } = recordingWriter(sim);
+  let deleted: string | undefined;
+  const reconciler: WeComSyncerReconciler = new WeComSyncerReconciler(deps(sim, syncer, sim.corpSecret, {
+    writer,
+    fetchConcurrency: 1,
+    // Before the last listing: the cache shows the first user created deleted by hand.
+    wecomClient: gatedClient(sim.org.departments.at(-1)!.id, () => {
+      const first = writes.find((w) => w.kind === 'CasdoorUser');
+      if (first && deleted === undefined) {
+        deleted = first.name;
+        reconciler.ownedObjectChanged('casdoor/acme', 'CasdoorUser', storedUser(first.name), undefined);
+      }
+      return deleted !== undefined;
+    }),
+  }));
+  await reconciler.reconcile('casdoor/acme', new AbortController().signal);
+  assert.ok(deleted);
+  assert.equal(writes.filter((w) => w.name === deleted).map((w) => w.op), ['create', 'create']);
+});
+
 test('a user created early from a record a later listing contradicts (userids differing in case) is deleted again', async ({ sim }) => {
   const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId } });
   const last = sim.org.departments.at(-1)!.id;
@@ -235,7 +262,7 @@ test('a syncer deleted while its members are fetched stops the fetch and writes 
   const { writer, writes } = recordingWriter(sim);
   const reconciler = new WeComSyncerReconciler(deps(sim, syncer, sim.corpSecret, {
     getSyncer: () => (deleted ? undefined : syncer),
-    writer: { ...writer, create: async (ns, object) => { deleted = true; await writer.create(ns, object); } },
+    writer: { ...writer, create: async (ns, object) => { deleted = true; await writer.create(ns, object); }, createNew: async (ns, object) => { deleted = true; return writer.createNew(ns, object); } },
     fetchConcurrency: 1,
   }));
   const result = await reconciler.reconcile('casdoor/acme', new AbortController().signal);

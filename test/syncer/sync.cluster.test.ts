@@ -64,6 +64,19 @@ test('with the contacts secret restricted as on every new deployment (48009 on d
   assert.equal([...sample].sort(), ['chen12', 'lisi', 'sunqi', 'wangwu', 'wujiu', 'zhengshi', 'zhou.ba'], 'the log names who is hidden');
 });
 
+test('a CasdoorUser made by hand under a member\'s name before the syncer is taken over, not skipped', async ({ env }) => {
+  // No syncer label: the operator's cache of owned objects does not hold it, so the sync finds it by its 409.
+  const manual = { apiVersion: 'casdoor.org/v1alpha1', kind: 'CasdoorUser', metadata: { name: 'acme.zhangsan', namespace: env.ns }, spec: { owner: 'acme', name: 'ZhangSan', id: 'ZhangSan', displayName: 'by hand' } };
+  await env.cluster.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(manual) });
+  await env.applySyncer('acme');
+  const syncer = await env.waitReady('acme');
+  assert.is(syncer.status?.users?.total, 10);
+  const zhang = byId(await env.users('casdoor.org/syncer=acme')).get('ZhangSan');
+  assert.is(zhang?.metadata.name, 'acme.zhangsan');
+  assert.is(zhang?.spec.displayName, '张三');
+  assert.equal(zhang?.metadata.ownerReferences?.map((o) => o.kind), ['WeComSyncer']);
+});
+
 test('a resync with no change in WeCom writes nothing', async ({ env }) => {
   await env.applySyncer('acme');
   await env.waitReady('acme');
