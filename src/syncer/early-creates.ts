@@ -38,7 +38,7 @@ export interface EarlyCreated {
  */
 export class EarlyCreates {
   readonly #options: EarlyCreatesOptions;
-  /** Case-folded userids offered so far: objects are named from the folded userid. */
+  /** Names of the members queued so far (a name is made from the case-folded userid): each is queued once. */
   readonly #offered = new Set<string>();
   readonly #queue: DesiredObject[] = [];
   #head = 0;
@@ -57,17 +57,16 @@ export class EarlyCreates {
   offer(members: readonly Member[]): void {
     if (this.#finished) return;
     for (const member of members) {
-      const folded = member.userid.toLowerCase();
-      if (this.#offered.has(folded)) continue;
-      this.#offered.add(folded);
       let name: string;
       try {
         name = this.#options.nameOf(member);
       } catch {
         continue;
       }
-      // The name first: a sync that finds every member stored builds no spec here.
-      if (!this.#options.isStored(name)) this.#queue.push(this.#options.toDesired(member));
+      // The name first: a sync that finds every member stored builds no spec here and keeps no name.
+      if (this.#options.isStored(name) || this.#offered.has(name)) continue;
+      this.#offered.add(name);
+      this.#queue.push(this.#options.toDesired(member));
     }
     this.#pump();
   }
