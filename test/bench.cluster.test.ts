@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { runSyncBenchmark, syncPhases } from '../bench/sync.ts';
 
 const FIELDS = [
-  'users', 'departments', 'floorSeconds', 'initialSyncSeconds', 'initialVsFloor', 'initialFetchSeconds', 'initialWritesVsFloor', 'resyncSeconds', 'resyncWrites',
+  'users', 'departments', 'floorSeconds', 'initialSyncSeconds', 'initialVsFloor', 'initialFetchSeconds', 'initialCreatedWhileFetching', 'initialWritesVsFloor', 'resyncSeconds', 'resyncWrites',
   'oneChangeWrites', 'tokenRequests', 'wecomCalls', 'serialFetchSeconds', 'parallelFetchSeconds', 'fetchSpeedup', 'peakRssMB',
   'casdoorFloorSeconds', 'casdoorPushSeconds', 'casdoorResyncWrites', 'casdoorOneChangeWrites', 'casdoorOneChangeSeconds',
   'heapAfterGcMB', 'restartReadySeconds', 'restartWrites', 'restartPeakRssMB', 'restartHeapAfterGcMB', 'eventToUserSeconds',
@@ -38,8 +38,9 @@ test('bench: 300 members, no latency: every field, no write on a resync, one wri
 
 test('bench: the initial sync\'s phases come from the first sync\'s start, plan and end in the log', () => {
   const line = (msg: string, time: number) => JSON.stringify({ level: 30, time, msg });
-  const log = [line('sync starting', 1000), 'not JSON', line('planned', 2500), line('sync finished', 9000), line('sync starting', 20_000), line('planned', 20_100)].join('\n');
-  assert.equal(syncPhases(log), { fetchSeconds: 1.5, writeSeconds: 6.5 });
+  const planned = (time: number, created: number) => JSON.stringify({ level: 30, time, msg: 'planned', createdWhileFetching: created });
+  const log = [line('sync starting', 1000), 'not JSON', planned(2500, 40), line('sync finished', 9000), line('sync starting', 20_000), planned(20_100, 7)].join('\n');
+  assert.equal(syncPhases(log), { fetchSeconds: 1.5, writeSeconds: 6.5, createdWhileFetching: 40 });
   assert.throws(() => syncPhases(line('sync starting', 1000)), /lacks the first sync/);
 });
 

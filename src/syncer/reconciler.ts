@@ -156,6 +156,9 @@ export class WeComSyncerReconciler implements Reconciler {
         return this.reconcile(key, signal);
       }
       outcome = this.#failure(error);
+      if (attempt.createdBeforeFailure) {
+        outcome.message += ` ${attempt.createdBeforeFailure} members new to the operator were created from the departments listed; no other user changed.`;
+      }
       if (outcome.stalled && HUMAN_NEEDED.has(outcome.reason) && attempt.credentials) {
         outcome.failedInputsDigest = await inputsDigest(stallInputs(syncer, attempt.credentials, outcome.reason));
       }
@@ -330,6 +333,7 @@ export class WeComSyncerReconciler implements Reconciler {
       this.#earlyCreates.delete(key);
       const groupCounts = await groupsWritten;
       const created = await finished;
+      attempt.createdBeforeFailure = created.written.size;
       if (writes(groupWrites) + created.written.size > 0) {
         logger.info({ groups: groupCounts, usersCreated: created.written.size }, 'written while the members were fetched, before the fetch failed; no other user changed');
       }
@@ -490,6 +494,8 @@ interface Attempt {
   credentials?: Credentials;
   /** The event path, once the callback Secrets were read. */
   callbackPath?: string;
+  /** Members created while the fetch ran, when the fetch then failed. */
+  createdBeforeFailure?: number;
 }
 
 /** A spec that passed the API server's validation but cannot be used; nothing improves until it changes. */

@@ -191,6 +191,7 @@ test('a member fetch that fails creates only members new to the cache: no update
   assert.is(writesBeforeFinalStatus, writes.length, 'every write ended before the final status');
   const userWrites = writes.filter((w) => w.kind === 'CasdoorUser');
   assert.ok(userWrites.length > 0, 'members of the departments listed were created');
+  assert.ok(statuses.at(-1)?.conditions?.find((c) => c.type === 'Ready')?.message.endsWith(`${userWrites.length} members new to the operator were created from the departments listed; no other user changed.`), 'Ready says how many were created');
   assert.equal(userWrites.filter((w) => w.op !== 'create'), [], 'no update, no removal');
   assert.equal(writes.filter((w) => w.op === 'delete' || w.op === 'forbid'), []);
   const creatable = new Set(listed.map((m) => `acme.${m.userid.toLowerCase()}`));
