@@ -98,7 +98,7 @@ function canonicalJSON(value: unknown): string {
   return `${out}}`;
 }
 
-/** A desired object: its spec, and the fingerprint that it and the labels and owner make. */
+/** A desired object whose spec is kept: groups (one per department), and objects put back after a hand edit. */
 export function desiredObject(
   kind: ManagedKind,
   name: string,
@@ -115,6 +115,48 @@ export function desiredObject(
     fingerprint: fingerprint({ spec, labels, removed: false, ownerUid: ownerReference.uid }),
     isForbidden: (spec as { isForbidden?: boolean }).isForbidden === true,
   };
+}
+
+/** What every user of one sync shares. */
+interface UserContext {
+  labels: Record<string, string>;
+  ownerReference: OwnerReference;
+  mapping: MappingOptions;
+}
+
+/**
+ * A member as a sync wants its CasdoorUser. The spec is built from the member
+ * each time it is read, not kept: a sync keeps these only for the members it
+ * writes, and the member records stay in memory until the plan is made anyway.
+ */
+class DesiredUser implements DesiredObject {
+  readonly kind = CASDOOR_USER_KIND;
+  readonly name: string;
+  readonly fingerprint: string;
+  readonly isForbidden: boolean;
+  readonly #member: Member;
+  readonly #context: UserContext;
+
+  constructor(name: string, member: Member, context: UserContext) {
+    this.name = name;
+    this.#member = member;
+    this.#context = context;
+    const spec = this.spec;
+    this.fingerprint = fingerprint({ spec, labels: context.labels, removed: false, ownerUid: context.ownerReference.uid });
+    this.isForbidden = spec.isForbidden;
+  }
+
+  get spec(): CasdoorUserSpec {
+    return toCasdoorUserSpec(this.#member, this.#context.mapping);
+  }
+
+  get labels(): Record<string, string> {
+    return this.#context.labels;
+  }
+
+  get ownerReference(): OwnerReference {
+    return this.#context.ownerReference;
+  }
 }
 
 /** Maps a fetched organization to the objects a sync wants, every one of them at once. Pure. */
@@ -146,16 +188,16 @@ export function desiredGroups(syncer: WeComSyncer, departments: readonly Departm
  * Throws when no object name can be derived from the member's userid.
  */
 export function desiredUserMaker(syncer: WeComSyncer, departments: readonly Department[]): (member: Member) => DesiredObject {
-  const labels = managedLabels(syncer);
-  const owner = ownerReferenceTo(syncer);
-  const mapping: MappingOptions = {
-    organization: syncer.spec.organization,
-    syncGroups: syncer.spec.syncGroups,
-    visibleDepartments: new Set(departments.map((department) => department.id)),
+  const context: UserContext = {
+    labels: managedLabels(syncer),
+    ownerReference: ownerReferenceTo(syncer),
+    mapping: {
+      organization: syncer.spec.organization,
+      syncGroups: syncer.spec.syncGroups,
+      visibleDepartments: new Set(departments.map((department) => department.id)),
+    },
   };
-  // The spec is made once (its phone parse is the costliest part) and kept, not the member: an object to
-  // write then holds its spec alone, and the member's record can go once the plan is made.
-  return (member) => desiredObject(CASDOOR_USER_KIND, casdoorUserName(syncer.metadata.name, member.userid), toCasdoorUserSpec(member, mapping), labels, owner);
+  return (member) => new DesiredUser(casdoorUserName(syncer.metadata.name, member.userid), member, context);
 }
 
 /**
