@@ -42,7 +42,8 @@ export function toStoredObject(object: KubernetesObject): StoredObject {
       namespace: metadata.namespace ?? '',
       resourceVersion: metadata.resourceVersion ?? '',
       uid: metadata.uid,
-      labels: { [LABEL_SYNCER]: labels[LABEL_SYNCER] ?? '' },
+      // The object's own labels where they name the syncer: the cache shares them among its users.
+      labels: typeof labels[LABEL_SYNCER] === 'string' ? (labels as { [LABEL_SYNCER]: string }) : { [LABEL_SYNCER]: '' },
     },
     spec,
     fingerprint: fingerprint({ spec, labels: ownLabels, removed, ownerUid: owner?.uid }),

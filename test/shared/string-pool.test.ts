@@ -35,4 +35,32 @@ test('a full pool, an object without spec or metadata, and a spec that is no obj
   assert.is(pool.get('x'.repeat(200)), 'x'.repeat(200));
 });
 
+test('objects with equal labels and groups share one frozen copy of each; lists with other items keep their own', () => {
+  const pool = new StringPool();
+  const [first, second] = [user(), user()];
+  const other = { ...user(), spec: { ...user().spec, groups: ['acme/1', 'acme/2'] } };
+  for (const object of [first, second, other]) shareStrings(object, pool);
+  assert.is(first.metadata.labels, second.metadata.labels);
+  assert.ok(Object.isFrozen(first.metadata.labels));
+  assert.throws(() => { (first.metadata.labels as Record<string, string>)['casdoor.org/syncer'] = 'other'; });
+  assert.equal(second.metadata.labels, user().metadata.labels);
+  // ['acme/1', 'acme/2', 7, null] holds items that are no strings: never pooled.
+  assert.is.not(first.spec.groups, second.spec.groups);
+  assert.ok(!Object.isFrozen(first.spec.groups));
+  const third = { ...user(), spec: { ...user().spec, groups: ['acme/1', 'acme/2'] } };
+  shareStrings(third, pool);
+  assert.is(third.spec.groups, other.spec.groups);
+  assert.ok(Object.isFrozen(other.spec.groups));
+});
+
+test('past its limit, the pool shares what it holds and keeps new label sets as they came', () => {
+  const pool = new StringPool(1);
+  const labels = { a: 'x' };
+  assert.is(pool.shared(labels), labels);
+  assert.is(pool.shared({ a: 'x' }), labels);
+  const fresh = { a: 'y' };
+  assert.is(pool.shared(fresh), fresh);
+  assert.ok(!Object.isFrozen(fresh));
+});
+
 test.run();
