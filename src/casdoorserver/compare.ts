@@ -4,7 +4,7 @@ import { CasdoorError, CasdoorErrorReason } from '../casdoor/errors.ts';
 import { removalLimit } from '../shared/limit.ts';
 import { applyDeletions, applyWrites, noResults } from './apply.ts';
 import { fieldsInSync, MANAGED_BY_PROPERTY, managerOf, markOf, remoteKey, type SelectedObject, USER_FIELDS } from './objects.ts';
-import { planComparison } from './plan.ts';
+import { admit, planComparison } from './plan.ts';
 import { objectRef, refKind, remoteRef } from './refs.ts';
 import { NO_PARENT, type ServerState } from './state.ts';
 import type { BlockedDeletions } from './status.ts';
@@ -55,23 +55,32 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
   const mark = markOf(namespace, server.metadata.name);
   const remoteUsers: RemoteUser[] = [];
   const remoteGroups: RemoteGroup[] = [];
-  const inSync = inSyncJudge(options.users, mark);
+  const serverName = `${namespace}/${server.metadata.name}`;
+  // Admitted once, for the judge and the plan: each user's key is the string its target already is, when equal.
+  const organizations = new Set(server.spec.organizations);
+  const admittedUsers = admit(options.users, { organizations, server: serverName }, (object) => {
+    const key = remoteKey(object.spec);
+    const known = state.targetOf(objectRef(object.kind, object.name));
+    return known === key ? known : key;
+  });
+  const inSync = inSyncJudge(admittedUsers.byKey, mark);
   for (const organization of server.spec.organizations) {
     const users = await client.listUsers(organization, { ...(signal && { signal }), fields: USER_FIELDS, properties: [MANAGED_BY_PROPERTY], reduce: inSync.reduce });
     for (const user of users) remoteUsers.push(user);
     for (const group of await client.listGroups(organization, signal)) remoteGroups.push(group);
   }
   const plan = planComparison({
-    server: `${namespace}/${server.metadata.name}`,
+    server: serverName,
     users: options.users,
     groups: options.groups,
     remoteUsers,
     remoteGroups,
-    organizations: new Set(server.spec.organizations),
+    organizations,
     mark,
     existing: server.spec.existingUsers,
     prune: server.spec.prune,
     judgedInSync: inSync.judged,
+    admittedUsers,
   });
   let unchanged = 0;
   for (const ref of plan.inSync.keys()) if (refKind(ref) === 'CasdoorUser') unchanged++;
@@ -96,7 +105,11 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
   state.skipped.clear();
   for (const failure of plan.failures) state.failures.set(objectRef(failure.kind as SelectedObject['kind'], failure.name), failure);
   // Only admitted objects are written to a Casdoor object: a refused duplicate going must not delete it.
-  for (const object of [...options.users, ...options.groups]) {
+  for (const [key, object] of admittedUsers.byKey) {
+    const ref = objectRef(object.kind, object.name);
+    if (!state.failures.has(ref)) state.setTarget(ref, key);
+  }
+  for (const object of options.groups) {
     const ref = objectRef(object.kind, object.name);
     if (!state.failures.has(ref)) state.setTarget(ref, remoteKey(object.spec));
   }
@@ -170,18 +183,11 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
 
 /**
  * Judges each Casdoor user as its page arrives: one in sync with the selected
- * object it would be written from (and carrying this server's mark) is not
+ * object admitted for its key (and carrying this server's mark) is not
  * kept at all, only its object remembered as judged. The plan needs no more of
  * it: at 100,000 users, even each user's key and mark would be some 20 MB.
  */
-function inSyncJudge(users: readonly SelectedObject[], mark: string): { reduce: (remote: RemoteUser) => RemoteUser | undefined; judged: Set<SelectedObject> } {
-  const byKey = new Map<string, SelectedObject>();
-  for (const object of users) {
-    const key = remoteKey(object.spec);
-    // Of two objects for one Casdoor user, the plan admits the first by name: judge against that one.
-    const known = byKey.get(key);
-    if (!known || object.name < known.name) byKey.set(key, object);
-  }
+function inSyncJudge(byKey: ReadonlyMap<string, SelectedObject>, mark: string): { reduce: (remote: RemoteUser) => RemoteUser | undefined; judged: Set<SelectedObject> } {
   const judged = new Set<SelectedObject>();
   const reduce = (remote: RemoteUser): RemoteUser | undefined => {
     const object = byKey.get(remoteKey(remote));

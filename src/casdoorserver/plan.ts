@@ -36,6 +36,14 @@ export interface ComparisonInput {
    * server's mark: left out of remoteUsers, since the plan needs nothing more of them.
    */
   judgedInSync?: ReadonlySet<SelectedObject>;
+  /** The users' {@link admit admission}, when the caller has made it from `users` already. */
+  admittedUsers?: Admission;
+}
+
+/** Which selected objects of one kind may be written, by the Casdoor key of each, and why the others may not. */
+export interface Admission {
+  byKey: Map<string, SelectedObject>;
+  failures: PushFailure[];
 }
 
 /** What a full comparison must do, in dependency order. */
@@ -64,8 +72,11 @@ export interface ComparisonPlan {
  */
 export function planComparison(input: ComparisonInput): ComparisonPlan {
   const plan: ComparisonPlan = { groupWrites: [], userWrites: [], userDeletions: [], groupDeletions: [], inSync: new Map(), skipped: [], failures: [], managedUsers: 0 };
-  const wantedGroups = admitted(input, input.groups, plan);
-  const wantedUsers = admitted(input, input.users, plan);
+  const groupAdmission = admit(input.groups, input);
+  const userAdmission = input.admittedUsers ?? admit(input.users, input);
+  plan.failures = [...groupAdmission.failures, ...userAdmission.failures];
+  const wantedGroups = groupAdmission.byKey;
+  const wantedUsers = userAdmission.byKey;
 
   const remoteGroups = new Map(input.remoteGroups.map((g) => [remoteKey(g), g]));
   const groupWrites = new Map<string, Write>();
@@ -98,25 +109,34 @@ export function planComparison(input: ComparisonInput): ComparisonPlan {
   return plan;
 }
 
-/** The objects that may be written, by Casdoor key; the others become failures. */
-function admitted(input: ComparisonInput, objects: readonly SelectedObject[], plan: ComparisonPlan): Map<string, SelectedObject> {
-  const byKey = new Map<string, SelectedObject>();
+/**
+ * Admits selected objects: those of spec.organizations, and of several written to one Casdoor object the
+ * first by name. `keyOf` gives an object's Casdoor key; a caller may hand back an equal string it holds
+ * already, so that 100,000 keys are not made again at every comparison.
+ */
+export function admit(
+  objects: readonly SelectedObject[],
+  input: Pick<ComparisonInput, 'organizations' | 'server'>,
+  keyOf: (object: SelectedObject) => string = (object) => remoteKey(object.spec),
+): Admission {
+  const admission: Admission = { byKey: new Map(), failures: [] };
   for (const object of [...objects].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    const refusal = admissionFailure(object, input, byKey);
-    if (refusal) plan.failures.push({ kind: object.kind, name: object.name, reason: refusal });
-    else byKey.set(remoteKey(object.spec), object);
+    const key = keyOf(object);
+    const other = admission.byKey.get(key);
+    const refusal = admissionFailure(object, input) ??
+      (other && `${other.kind} ${other.name} is written to the same Casdoor ${object.kind === 'CasdoorUser' ? 'user' : 'group'} ${key}`);
+    if (refusal) admission.failures.push({ kind: object.kind, name: object.name, reason: refusal });
+    else admission.byKey.set(key, object);
   }
-  return byKey;
+  return admission;
 }
 
-/** Why an object may not be written at all, if it may not. */
-export function admissionFailure(object: SelectedObject, input: Pick<ComparisonInput, 'organizations' | 'server'>, seen?: ReadonlyMap<string, SelectedObject>): string | undefined {
+/** Why an object may not be written at all, if it may not: its organization is not the server's. */
+export function admissionFailure(object: SelectedObject, input: Pick<ComparisonInput, 'organizations' | 'server'>): string | undefined {
   const owner = object.spec['owner'];
   if (typeof owner !== 'string' || !input.organizations.has(owner)) {
     return `organization ${String(owner)} is not in spec.organizations of CasdoorServer ${input.server}`;
   }
-  const other = seen?.get(remoteKey(object.spec));
-  if (other) return `${other.kind} ${other.name} is written to the same Casdoor ${object.kind === 'CasdoorUser' ? 'user' : 'group'} ${remoteKey(object.spec)}`;
   return undefined;
 }
 

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RemoteGroup, RemoteUser } from '../../src/casdoor/client.ts';
 import { fieldsInSync, MANAGED_BY_PROPERTY, type SelectedObject } from '../../src/casdoorserver/objects.ts';
-import { type ComparisonInput, planComparison } from '../../src/casdoorserver/plan.ts';
+import { admit, type ComparisonInput, planComparison } from '../../src/casdoorserver/plan.ts';
 import { objectRef } from '../../src/casdoorserver/refs.ts';
 
 const test = suite('CasdoorServer comparison plan');
@@ -51,6 +51,15 @@ test('an owner outside spec.organizations, and two objects for one Casdoor user,
   assert.equal(p.failures.map((f) => f.name), ['acme.a', 'zz.copy-of-b']);
   assert.match(p.failures[0]!.reason, 'organization elsewhere is not in spec.organizations of CasdoorServer casdoor/main');
   assert.match(p.failures[1]!.reason, 'CasdoorUser acme.b is written to the same Casdoor user acme/b');
+});
+
+test('an admission made by the caller gives the plan the plan would have made', () => {
+  const users = [user('a'), user('b', { displayName: 'B!' }), { ...user('b'), name: 'zz.copy-of-b' }, user('c', { owner: 'elsewhere' })];
+  const input = { users, remoteUsers: [remote('b'), remote('gone')] };
+  const held = new Map([['acme.a', 'acme/a'], ['acme.b', 'acme/b']]);
+  const admittedUsers = admit(users, { organizations: new Set(['acme']), server: 'casdoor/main' }, (o) => held.get(o.name) ?? `${String(o.spec['owner'])}/${String(o.spec['name'])}`);
+  assert.equal(plan({ ...input, admittedUsers }), plan(input));
+  assert.equal(admittedUsers.failures.map((f) => f.name), ['acme.c', 'zz.copy-of-b']);
 });
 
 test('groups are written parents first, whatever order they come in', () => {
