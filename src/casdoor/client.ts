@@ -110,8 +110,9 @@ export class CasdoorClient {
   async listUsers(organization: string, options: ListOptions = {}): Promise<RemoteUser[]> {
     const { signal, fields } = options;
     const keep = fields ? new Set(['owner', 'name', ...fields]) : undefined;
-    // By name: a user added while the pages are read shifts the rest, and one may come twice.
-    const byName = new Map<string, RemoteUser | undefined>();
+    // By name: a user added while the pages are read shifts the rest, and one may come twice: its last
+    // reading counts. Only users kept are held: one that `reduce` drops takes nothing, not even its name.
+    const byName = new Map<string, RemoteUser>();
     let total = Number.POSITIVE_INFINITY;
     for (let page = 1; (page - 1) * this.#pageSize < total; page++) {
       const { data, data2 } = await this.#call({
@@ -122,13 +123,13 @@ export class CasdoorClient {
       for (const user of data) {
         if (!isRemoteObject(user)) throw badShape('get-users', 'users with an owner and a name');
         const kept = keep ? project(user, keep, options.properties) : user;
-        byName.set(user.name, options.reduce ? options.reduce(kept) : kept);
+        const reduced = options.reduce ? options.reduce(kept) : kept;
+        if (reduced === undefined) byName.delete(user.name);
+        else byName.set(user.name, reduced);
       }
       if (data.length === 0) break;
     }
-    const users: RemoteUser[] = [];
-    for (const user of byName.values()) if (user !== undefined) users.push(user);
-    return users;
+    return [...byName.values()];
   }
 
   /** Every group of an organization. */

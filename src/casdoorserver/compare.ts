@@ -6,7 +6,7 @@ import { applyDeletions, applyWrites, noResults } from './apply.ts';
 import { fieldsInSync, MANAGED_BY_PROPERTY, managerOf, markOf, remoteKey, type SelectedObject, USER_FIELDS } from './objects.ts';
 import { admit, planComparison } from './plan.ts';
 import { objectRef, refKind, remoteRef } from './refs.ts';
-import { NO_PARENT, type ServerState } from './state.ts';
+import { NO_PARENT, replaceEntries, type ServerState } from './state.ts';
 import type { BlockedDeletions } from './status.ts';
 
 /** Options of one full comparison. */
@@ -85,38 +85,45 @@ export async function compareAll(options: CompareOptions): Promise<Comparison> {
   let unchanged = 0;
   for (const ref of plan.inSync.keys()) if (refKind(ref) === 'CasdoorUser') unchanged++;
 
-  // What Casdoor holds, before the writes.
-  state.managed.clear();
-  state.unmanaged.clear();
-  state.foreign.clear();
-  for (const [kind, objects] of [['CasdoorUser', remoteUsers], ['CasdoorGroup', remoteGroups]] as const) {
-    for (const remote of objects) {
-      const ref = remoteRef(kind, remoteKey(remote));
-      const manager = managerOf(remote);
-      if (manager === mark) state.managed.set(ref, kind === 'CasdoorGroup' ? { parent: `${remote.owner}/${String(remote['parentId'])}` } : NO_PARENT);
-      else if (manager === undefined) state.unmanaged.add(ref);
-      else state.foreign.set(ref, manager);
-    }
-  }
-  state.clearTargets();
   // The plan's map becomes the state's: at 100,000 objects two copies of it are 15 MB.
   state.inSync = plan.inSync;
   state.failures.clear();
   state.skipped.clear();
   for (const failure of plan.failures) state.failures.set(objectRef(failure.kind as SelectedObject['kind'], failure.name), failure);
   // Only admitted objects are written to a Casdoor object: a refused duplicate going must not delete it.
-  for (const [key, object] of admittedUsers.byKey) {
-    const ref = objectRef(object.kind, object.name);
-    if (!state.failures.has(ref)) state.setTarget(ref, key);
-  }
-  for (const object of options.groups) {
-    const ref = objectRef(object.kind, object.name);
-    if (!state.failures.has(ref)) state.setTarget(ref, remoteKey(object.spec));
-  }
-  // Users found in sync were not kept from the listing: each is the Casdoor user its object is written to.
-  for (const object of inSync.judged) {
-    const key = state.targetOf(objectRef(object.kind, object.name));
-    if (key !== undefined) state.managed.set(remoteRef(object.kind, key), NO_PARENT);
+  // The maps of 100,000 entries are brought up to date in place, not cleared and filled again.
+  state.replaceTargets(function* () {
+    for (const [key, object] of admittedUsers.byKey) {
+      const ref = objectRef(object.kind, object.name);
+      if (!state.failures.has(ref)) yield [ref, key];
+    }
+    for (const object of options.groups) {
+      const ref = objectRef(object.kind, object.name);
+      if (!state.failures.has(ref)) yield [ref, remoteKey(object.spec)];
+    }
+  });
+  // What Casdoor holds, before the writes. Each key comes once: the listing keeps one reading of each
+  // user, and one found in sync (judged) was not kept.
+  replaceEntries(state.managed, function* () {
+    for (const [kind, objects] of [['CasdoorUser', remoteUsers], ['CasdoorGroup', remoteGroups]] as const) {
+      for (const remote of objects) {
+        if (managerOf(remote) === mark) yield [remoteRef(kind, remoteKey(remote)), kind === 'CasdoorGroup' ? { parent: `${remote.owner}/${String(remote['parentId'])}` } : NO_PARENT];
+      }
+    }
+    // Users found in sync were not kept from the listing: each is the Casdoor user its object is written to.
+    for (const object of inSync.judged) {
+      const key = state.targetOf(objectRef(object.kind, object.name));
+      if (key !== undefined) yield [remoteRef(object.kind, key), NO_PARENT];
+    }
+  }, (a, b) => a.parent === b.parent);
+  state.unmanaged.clear();
+  state.foreign.clear();
+  for (const [kind, objects] of [['CasdoorUser', remoteUsers], ['CasdoorGroup', remoteGroups]] as const) {
+    for (const remote of objects) {
+      const manager = managerOf(remote);
+      if (manager === undefined) state.unmanaged.add(remoteRef(kind, remoteKey(remote)));
+      else if (manager !== mark) state.foreign.set(remoteRef(kind, remoteKey(remote)), manager);
+    }
   }
   for (const skipped of plan.skipped) state.skipped.set(objectRef(skipped.kind as SelectedObject['kind'], skipped.name), skipped);
 

@@ -9,6 +9,25 @@ import type { BlockedDeletions, Standing } from './status.ts';
 export const NO_PARENT: { parent?: string } = Object.freeze({});
 
 /**
+ * Makes `map` hold exactly the entries `entries()` yields (each key once), changing only what differs
+ * (`same` compares values): cleared and filled again, a map of 100,000 entries leaves a new table per
+ * doubling, and the old one, for the collector, about 10 MB each time. Calls `entries` again only when
+ * entries must go.
+ */
+export function replaceEntries<V>(map: Map<string, V>, entries: () => Iterable<readonly [key: string, value: V]>, same: (a: V, b: V) => boolean = Object.is): void {
+  let count = 0;
+  for (const [key, value] of entries()) {
+    count++;
+    const known = map.get(key);
+    if (known === undefined || !same(known, value)) map.set(key, value);
+  }
+  if (map.size === count) return;
+  const kept = new Set<string>();
+  for (const [key] of entries()) kept.add(key);
+  for (const key of [...map.keys()]) if (!kept.has(key)) map.delete(key);
+}
+
+/**
  * What one CasdoorServer knows of Casdoor in this process, from its last full
  * comparison and the pushes since: what carries its mark, what does not, and
  * where each selected object stands. Only a full comparison fills it; until
@@ -101,10 +120,20 @@ export class ServerState {
     }
   }
 
-  /** Forgets every target, before a full comparison records them anew. */
-  clearTargets(): void {
-    this.#targets.clear();
-    this.#writers.clear();
+  /**
+   * Makes the targets exactly those `targets()` yields (each selected object once), changing only what
+   * differs: a full comparison that finds every target where it was writes nothing to the maps.
+   */
+  replaceTargets(targets: () => Iterable<readonly [ref: string, key: string]>): void {
+    let count = 0;
+    for (const [ref, key] of targets()) {
+      count++;
+      if (this.#targets.get(ref) !== key) this.setTarget(ref, key);
+    }
+    if (this.#targets.size === count) return;
+    const kept = new Set<string>();
+    for (const [ref] of targets()) kept.add(ref);
+    for (const ref of [...this.#targets.keys()]) if (!kept.has(ref)) this.dropTarget(ref);
   }
 
   /** Another selected object than `ref` written to the Casdoor object `key` of `kind`, if one is. */

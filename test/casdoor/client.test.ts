@@ -75,6 +75,29 @@ test('lists every user by the total: a page past the end repeats the last page, 
   assert.ok(odd.every((u) => Number(u.name.slice(4)) % 2 === 1));
 });
 
+test('a user read twice while the pages shift counts by its last reading, kept or reduced to nothing', async (context) => {
+  for (const lastKept of [false, true]) {
+    const org = lastKept ? 'second' : 'first';
+    context.casdoor.store.createOrganization(org);
+    for (let i = 0; i < 4; i++) context.casdoor.store.addUser({ owner: org, name: `u${i}` });
+    const client = clientFor(context, { pageSize: 2 });
+    let readings = 0;
+    const users = await client.listUsers(org, {
+      reduce: (user) => {
+        if (user.name !== 'u0') return user;
+        // Deleted and added again while page 1 is read: u0 is last now, and page 2 shows it again.
+        if (++readings === 1) {
+          context.casdoor.store.deleteUser({ owner: org, name: 'u0' });
+          context.casdoor.store.addUser({ owner: org, name: 'u0' });
+        }
+        return (readings === 2) === lastKept ? user : undefined;
+      },
+    });
+    assert.is(readings, 2, 'u0 was read twice');
+    assert.is(users.some((u) => u.name === 'u0'), lastKept, lastKept ? 'kept at its last reading' : 'reduced at its last reading');
+  }
+});
+
 test('an update names its columns: what it does not name survives', async (context) => {
   context.casdoor.store.addUser({ owner: 'acme', name: 'zhangsan', id: 'ZhangSan', email: 'z@acme.example', password: 'hunter2', properties: { oauth_GitHub_id: '7' } });
   const client = clientFor(context);
