@@ -1,6 +1,8 @@
 import { LABEL_SYNCER } from '../api/group.ts';
 import type { StoredObject } from './stored.ts';
 
+const NONE: ReadonlyMap<string, StoredObject> = new Map();
+
 /** The stored objects of each syncer, kept current by informer events; keyed by `namespace/syncer`. */
 export class OwnedIndex {
   readonly #bySyncer = new Map<string, Map<string, StoredObject>>();
@@ -31,8 +33,11 @@ export class OwnedIndex {
     return this.#bySyncer.get(syncerKey)?.has(name) === true;
   }
 
-  /** The objects of one syncer, by name. A copy: the plan must not see the index change under it. */
-  of(syncerKey: string): Map<string, StoredObject> {
-    return new Map(this.#bySyncer.get(syncerKey));
+  /**
+   * The objects of one syncer, by name: the index's own map, read-only, not a copy (at 100,000 objects a
+   * copy is some 7 MB at every sync). Events change it: read it before the next await, as the plans do.
+   */
+  of(syncerKey: string): ReadonlyMap<string, StoredObject> {
+    return this.#bySyncer.get(syncerKey) ?? NONE;
   }
 }
