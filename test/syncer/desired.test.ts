@@ -2,10 +2,12 @@ import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ANNOTATION_REMOVED_FROM_SOURCE, API_VERSION, LABEL_ORGANIZATION, LABEL_SYNCER } from '../../src/api/group.ts';
-import { type DesiredObject, desiredState, fingerprint, managedLabels } from '../../src/syncer/desired.ts';
+import { type DesiredObject, desiredState, desiredUserMaker, fingerprint, JudgedMember, managedLabels, memberJudge } from '../../src/syncer/desired.ts';
 import { casdoorUserName } from '../../src/syncer/mapping.ts';
 import { toStoredObject } from '../../src/syncer/stored.ts';
+import type { StoredObject } from '../../src/syncer/stored.ts';
 import type { Organization } from '../../src/wecom/fetch.ts';
+import type { Member } from '../../src/wecom/types.ts';
 import { makeSyncer } from '../support/syncer-fixtures.ts';
 
 const test = suite('desired');
@@ -153,6 +155,23 @@ test('a fingerprint ignores key order and undefined fields, and sees every value
   assert.is.not(fingerprint({ ...base, ownerUid: undefined }), fingerprint(base));
   // A value that merely moves between fields is a change.
   assert.is.not(fingerprint({ ...base, spec: { name: 'a@example.com', groups: ['x', 'y'], email: 'a' } }), fingerprint(base));
+});
+
+test('a member stored as wanted is judged so, and then wanted as the very version stored; any other is kept whole', () => {
+  const syncer = makeSyncer();
+  const stored = toStoredObject(asStored(zhangsan));
+  const edited = toStoredObject(asStored(zhangsan, (o) => (o.spec['displayName'] = 'edited')));
+  const [zhang, li] = organization.members as [Member, Member];
+  const judge = (found: StoredObject | undefined) => memberJudge(syncer, organization.departments, (name) => (name === zhangsan.name ? found : undefined));
+  const judged = judge(stored)(zhang);
+  assert.instance(judged, JudgedMember);
+  assert.equal([judged.userid, judged.departments], [zhang.userid, zhang.departments]);
+  for (const [member, found] of [[zhang, edited], [zhang, undefined], [li, stored], [{ ...li, userid: '' }, stored]] as const) {
+    assert.is(judge(found)(member), member, 'kept whole');
+  }
+  const wanted = desiredUserMaker(syncer, organization.departments)(judged);
+  assert.equal([wanted.name, wanted.fingerprint, wanted.isForbidden, wanted.spec], [zhangsan.name, zhangsan.fingerprint, zhangsan.isForbidden, stored.spec]);
+  assert.equal([wanted.labels, wanted.ownerReference], [zhangsan.labels, zhangsan.ownerReference]);
 });
 
 test.run();

@@ -3,6 +3,7 @@
 import pino from 'pino';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ANNOTATION_SYNC_REQUESTED_AT } from '../../src/api/group.ts';
 import type { WeComSyncer, WeComSyncerStatus } from '../../src/api/wecom-syncer.ts';
 import type { ObjectWriter } from '../../src/syncer/object-writer.ts';
 import { OwnedIndex } from '../../src/syncer/owned-index.ts';
@@ -254,6 +255,53 @@ test('a user created early from a record a later listing contradicts (userids di
   await reconciler.reconcile('casdoor/acme', new AbortController().signal);
   assert.equal(writes.filter((w) => w.name === name).map((w) => w.op), ['create', 'delete']);
   assert.is(writes.filter((w) => w.kind === 'CasdoorUser' && w.op === 'create').length, sim.org.members.length);
+});
+
+test('a user judged stored as wanted while the fetch ran, then edited by hand before the plan, is put back by that sync', async ({ sim }) => {
+  const syncer = makeSyncer({ spec: { apiURL: sim.url, corpId: sim.corpId } });
+  const users = new OwnedIndex();
+  const written: Array<{ op: string; kind: string; name: string; spec: unknown }> = [];
+  // Stores what it writes, as the cache would show it.
+  const store = async (op: string, _ns: string, object: Parameters<ObjectWriter['update']>[1]): Promise<void> => {
+    written.push({ op, kind: object.kind, name: object.name, spec: structuredClone(object.spec) });
+    if (object.kind !== 'CasdoorUser') return;
+    users.upsert(toStoredObject({
+      metadata: { name: object.name, namespace: 'casdoor', resourceVersion: String(written.length), labels: object.labels, ownerReferences: [object.ownerReference] },
+      spec: structuredClone(object.spec),
+    } as never));
+  };
+  const writer: ObjectWriter = {
+    ...quietWriter,
+    create: (ns, object) => store('create', ns, object),
+    createNew: async (ns, object) => (await store('create', ns, object), true),
+    update: (ns, object) => store('update', ns, object),
+  };
+  const last = sim.org.departments.at(-1)!.id;
+  const member = sim.org.members.find((m) => !m.department.includes(last))!;
+  const name = `acme.${member.userid.toLowerCase()}`;
+  let editing = false;
+  const reconciler = new WeComSyncerReconciler(deps(sim, syncer, sim.corpSecret, {
+    writer,
+    users,
+    fetchConcurrency: 1,
+    wecomClient: gatedClient(last, () => {
+      if (!editing) return true;
+      // Every other department is listed (and judged) by the time the last one is asked for.
+      const stored = users.of('casdoor/acme').get(name)!;
+      users.upsert({ ...stored, spec: { ...stored.spec, displayName: 'edited by hand' }, fingerprint: 'edited' });
+      editing = false;
+      return true;
+    }),
+  }));
+  await reconciler.reconcile('casdoor/acme', new AbortController().signal);
+  const original = written.find((w) => w.name === name)!.spec;
+  written.length = 0;
+  editing = true;
+  syncer.metadata.annotations = { ...syncer.metadata.annotations, [ANNOTATION_SYNC_REQUESTED_AT]: new Date().toISOString() };
+  await reconciler.reconcile('casdoor/acme', new AbortController().signal);
+  assert.is(editing, false, 'the edit was made while the fetch ran');
+  assert.equal(written.filter((w) => w.kind === 'CasdoorUser').map((w) => [w.op, w.name]), [['update', name]]);
+  assert.equal(written.find((w) => w.name === name)!.spec, original, 'the version that matched, put back');
 });
 
 test('a syncer deleted while its members are fetched stops the fetch and writes no user', async ({ sim }) => {
