@@ -6,7 +6,7 @@ import { shortDigest } from '../shared/digest.ts';
 import type { Organization } from '../wecom/fetch.ts';
 import type { Department, Member } from '../wecom/types.ts';
 import type { StoredObject } from './stored.ts';
-import { casdoorGroupName, casdoorUserName, type MappingOptions, toCasdoorGroupSpec, toCasdoorUserSpec } from './mapping.ts';
+import { casdoorGroupName, casdoorGroupsOf, casdoorUserName, type MappingOptions, toCasdoorGroupSpec, toCasdoorUserSpec } from './mapping.ts';
 
 /** Which of the two kinds an object is. */
 export type ManagedKind = typeof CASDOOR_USER_KIND | typeof CASDOOR_GROUP_KIND;
@@ -191,13 +191,17 @@ export function desiredGroups(syncer: WeComSyncer, departments: readonly Departm
  */
 export class JudgedMember implements Member {
   readonly userid: string;
-  readonly departments: number[];
+  /** Its record's departments, until the merge adds those of a later record (a new array then). */
+  departments: number[];
   /** The stored version that matched. */
   readonly stored: StoredObject;
+  /** The departments it was judged with. */
+  readonly judgedDepartments: readonly number[];
 
   constructor(member: Member, stored: StoredObject) {
     this.userid = member.userid;
     this.departments = member.departments;
+    this.judgedDepartments = member.departments;
     this.stored = stored;
   }
 }
@@ -223,8 +227,14 @@ export function desiredUserMaker(syncer: WeComSyncer, departments: readonly Depa
   return (member) => {
     if (!(member instanceof JudgedMember)) return new DesiredUser(casdoorUserName(syncer.metadata.name, member.userid), member, context);
     const { stored } = member;
+    const { labels, ownerReference, mapping } = context;
     // Its fingerprint matched the one desired, which covers the labels and the owner: those are the sync's.
-    return { kind: CASDOOR_USER_KIND, name: stored.metadata.name, labels: context.labels, ownerReference: context.ownerReference, spec: stored.spec as unknown as CasdoorUserSpec, fingerprint: stored.fingerprint, isForbidden: stored.isForbidden };
+    if (member.departments === member.judgedDepartments) {
+      return { kind: CASDOOR_USER_KIND, name: stored.metadata.name, labels, ownerReference, spec: stored.spec as unknown as CasdoorUserSpec, fingerprint: stored.fingerprint, isForbidden: stored.isForbidden };
+    }
+    // A later record named more departments: of the spec, only the groups depend on them.
+    const spec = { ...(stored.spec as unknown as CasdoorUserSpec), ...(mapping.syncGroups && { groups: casdoorGroupsOf(member.departments, mapping) }) };
+    return desiredObject(CASDOOR_USER_KIND, stored.metadata.name, spec, labels, ownerReference);
   };
 }
 

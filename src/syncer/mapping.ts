@@ -36,13 +36,14 @@ export function toCasdoorUserSpec(member: Member, options: MappingOptions): Casd
   if (member.position) spec.title = member.position;
   const gender = GENDERS[member.gender ?? ''];
   if (gender) spec.gender = gender;
-  if (options.syncGroups) {
-    const visible = options.visibleDepartments;
-    spec.groups = member.departments
-      .filter((id) => !visible || visible.has(id))
-      .map((id) => `${options.organization}/${id}`);
-  }
+  if (options.syncGroups) spec.groups = casdoorGroupsOf(member.departments, options);
   return spec;
+}
+
+/** The Casdoor groups of a member of these departments: those the fetch listed. */
+export function casdoorGroupsOf(departments: readonly number[], options: MappingOptions): string[] {
+  const visible = options.visibleDepartments;
+  return departments.filter((id) => !visible || visible.has(id)).map((id) => `${options.organization}/${id}`);
 }
 
 const GENDERS: Readonly<Record<string, 'Male' | 'Female'>> = { '1': 'Male', '2': 'Female' };

@@ -26,8 +26,8 @@ export interface FetchOptions {
    * Told of each member once its record is final: every department the record names that this fetch
    * lists has been listed (a member of one department, at once). What it returns takes the record's
    * place in the result: a caller may keep a smaller stand-in, with the record's own userid and
-   * departments. Records of one member that name different departments are never settled (see
-   * {@link Organization.rejected}).
+   * departments. Records of one member that name different departments are never settled together, and
+   * the merge may still add departments to what was settled: it then sets a new `departments` array.
    */
   settle?: (member: Member) => Member;
   signal?: AbortSignal;
@@ -38,13 +38,9 @@ export interface Organization {
   departments: Department[];
   /** True when departments came from department/simplelist (no names or leaders). */
   simpleDepartments: boolean;
-  /** One entry per userid (its records agree on its departments), each as its first department's listing has it. */
+  /** One entry per userid, departments merged in WeCom's order. */
   members: Member[];
-  /**
-   * Records that failed validation, userids differing only in case, and members whose records name
-   * different departments (WeCom changed them during the fetch). Their userids, when known, must not
-   * count as removed.
-   */
+  /** Records that failed validation. Their userids, when known, must not count as removed. */
   rejected: RejectedMember[];
   /** With a contacts client: userids in the corp that the app secret cannot see. */
   hiddenUserIds?: string[];
@@ -128,8 +124,10 @@ function departmentFailure(departmentId: number, error: unknown): unknown {
  * Settles each member once its record is final, so that a caller can let go of what it no longer needs
  * of it while the other departments are still listed (at 100,000 members the records are some 40 MB).
  * A member's records are final when every department they name has been listed: each listing holds a
- * record of it then, and no later one can (unless WeCom changed the member, which the merge rejects).
- * Settled as {@link mergeMembers} would merge them, whatever order the listings came in.
+ * record of it then, and no later one should (unless WeCom changed the member meanwhile, or a record
+ * lacks its departments: the merge then adds the new ones to what was settled). Records of a member
+ * are settled together only when they agree, from the first department's, as {@link mergeMembers}
+ * merges them, whatever order the listings came in.
  */
 class Settlement {
   readonly #indexOf: Map<number, number>;
@@ -169,7 +167,7 @@ class Settlement {
     }
   }
 
-  /** Settles the records of one member as one, when they agree; else leaves them to the merge to reject. */
+  /** Settles the records of one member as one, when they agree; else leaves them whole, to the merge. */
   #settleAll(records: Array<{ listing: number; position: number }>): void {
     const recordAt = ({ listing, position }: { listing: number; position: number }) => this.#listings[listing]!.members[position]!;
     const first = records.reduce((a, b) => (b.listing < a.listing ? b : a));
@@ -180,13 +178,14 @@ class Settlement {
   }
 }
 
+/** Whether two records of a member name the same departments, in whatever order. */
 function sameDepartments(a: Member, b: Member): boolean {
-  return a.departments.length === b.departments.length && a.departments.every((id) => b.departments.includes(id));
+  return a.departments.every((id) => b.departments.includes(id)) && b.departments.every((id) => a.departments.includes(id));
 }
 
 /**
- * One member per userid, from the listing of its first department; the records of a member that name
- * different departments are all rejected. WeCom's userids are unique ignoring case, so records whose
+ * One member per userid: the record of its first department's listing, with the departments of all its
+ * records. WeCom's userids are unique ignoring case, so records whose
  * userids differ only in case are hostile or broken, and nothing tells which one is
  * real: all of them are rejected (their object, named from the case-folded userid,
  * is then neither rewritten nor removed), so no record can take over another's object.
@@ -196,7 +195,6 @@ function mergeMembers(departments: Department[], listings: MemberListing[]): { m
   /** Per folded userid that clashes: each spelling and the department that listed it first. */
   const clashes = new Map<string, Map<string, number | undefined>>();
   const rejected: RejectedMember[] = [];
-  const disagreeing = new Set<string>();
   listings.forEach((listing, index) => {
     rejected.push(...listing.rejected);
     for (const member of listing.members) {
@@ -209,19 +207,14 @@ function mergeMembers(departments: Department[], listings: MemberListing[]): { m
         const spellings = clashes.get(folded) ?? new Map([[known.userid, known.departments[0]]]);
         if (!spellings.has(member.userid)) spellings.set(member.userid, departments[index]?.id);
         clashes.set(folded, spellings);
-      } else if (known !== member && !sameDepartments(known, member)) {
-        // Every record of a member names all its departments: these disagree because WeCom changed the
-        // member while the fetch ran. Which record is right depends on timing: the next sync tells.
-        disagreeing.add(folded);
+      } else if (known !== member) {
+        const added = member.departments.filter((id) => !known.departments.includes(id));
+        // A new array of the exact length: push would leave room for 16 more ids in each merged member.
+        // (A settled stand-in tells by the new array that its departments grew.)
+        if (added.length > 0) known.departments = known.departments.concat(added);
       }
     }
   });
-  for (const folded of disagreeing) {
-    const member = byFolded.get(folded);
-    if (!member || clashes.has(folded)) continue;
-    byFolded.delete(folded);
-    rejected.push({ userid: member.userid, reason: 'its records name different departments (WeCom changed it during the fetch): left as it is until the next sync' });
-  }
   for (const [folded, spellings] of clashes) {
     byFolded.delete(folded);
     const reason = `userids ${[...spellings.keys()].join(', ')} differ only in case, which WeCom does not allow: none of them is synced`;

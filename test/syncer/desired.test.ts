@@ -174,4 +174,20 @@ test('a member stored as wanted is judged so, and then wanted as the very versio
   assert.equal([wanted.labels, wanted.ownerReference], [zhangsan.labels, zhangsan.ownerReference]);
 });
 
+test('a judged member that a later record adds departments to is wanted with its groups made again, as the whole record would be', () => {
+  const syncer = makeSyncer();
+  const [, li] = organization.members as [Member, Member];
+  const liName = casdoorUserName('acme', 'LiSi');
+  const stored = toStoredObject(asStored(state.users.get(liName)!));
+  const judged = memberJudge(syncer, organization.departments, (name) => (name === liName ? stored : undefined))(li);
+  assert.instance(judged, JudgedMember);
+  // What the merge does to a member listed again with more departments.
+  judged.departments = judged.departments.concat([1]);
+  const make = desiredUserMaker(syncer, organization.departments);
+  const wanted = make(judged);
+  const whole = make({ ...li, departments: [2, 1] });
+  assert.equal([wanted.name, wanted.fingerprint, wanted.spec], [whole.name, whole.fingerprint, whole.spec]);
+  assert.is.not(wanted.fingerprint, stored.fingerprint);
+});
+
 test.run();
