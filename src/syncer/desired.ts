@@ -186,8 +186,8 @@ export function desiredGroups(syncer: WeComSyncer, departments: readonly Departm
 
 /**
  * A member whose CasdoorUser was found stored as the sync wants it once its record was final: the
- * record is let go (about 300 bytes), and the sync wants the very version it found. Should the object
- * change before the plan, that version is what is put back.
+ * record is let go (this holds 240 bytes where the record held 420), and the sync wants the very
+ * version it found. Should the object change before the plan, that version is what is put back.
  */
 export class JudgedMember implements Member {
   readonly userid: string;
