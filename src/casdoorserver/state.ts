@@ -8,13 +8,22 @@ import type { BlockedDeletions, Standing } from './status.ts';
 /** What the state keeps of a managed user: nothing (one shared object, not 10,000 empty ones). */
 export const NO_PARENT: { parent?: string } = Object.freeze({});
 
+/** What {@link replaceEntries} changes: a Map, or anything kept like one. */
+interface Entries<V> {
+  readonly size: number;
+  get(key: string): V | undefined;
+  set(key: string, value: V): unknown;
+  delete(key: string): unknown;
+  keys(): Iterable<string>;
+}
+
 /**
  * Makes `map` hold exactly the entries `entries()` yields (each key once), changing only what differs
  * (`same` compares values): cleared and filled again, a map of 100,000 entries leaves a new table per
  * doubling, and the old one, for the collector, about 10 MB each time. Calls `entries` again only when
  * entries must go.
  */
-export function replaceEntries<V>(map: Map<string, V>, entries: () => Iterable<readonly [key: string, value: V]>, same: (a: V, b: V) => boolean = Object.is): void {
+export function replaceEntries<V>(map: Entries<V>, entries: () => Iterable<readonly [key: string, value: V]>, same: (a: V, b: V) => boolean = Object.is): void {
   let count = 0;
   for (const [key, value] of entries()) {
     count++;
@@ -125,15 +134,17 @@ export class ServerState {
    * differs: a full comparison that finds every target where it was writes nothing to the maps.
    */
   replaceTargets(targets: () => Iterable<readonly [ref: string, key: string]>): void {
-    let count = 0;
-    for (const [ref, key] of targets()) {
-      count++;
-      if (this.#targets.get(ref) !== key) this.setTarget(ref, key);
-    }
-    if (this.#targets.size === count) return;
-    const kept = new Set<string>();
-    for (const [ref] of targets()) kept.add(ref);
-    for (const ref of [...this.#targets.keys()]) if (!kept.has(ref)) this.dropTarget(ref);
+    const own = this.#targets;
+    // Through setTarget and dropTarget, so that the writers follow.
+    replaceEntries({
+      get size() {
+        return own.size;
+      },
+      get: (ref) => own.get(ref),
+      set: (ref, key) => this.setTarget(ref, key),
+      delete: (ref) => this.dropTarget(ref),
+      keys: () => own.keys(),
+    }, targets);
   }
 
   /** Another selected object than `ref` written to the Casdoor object `key` of `kind`, if one is. */
