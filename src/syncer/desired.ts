@@ -243,7 +243,7 @@ export function desiredUserMaker(syncer: WeComSyncer, departments: readonly Depa
  * its syncer: one stored as the sync wants it becomes a {@link JudgedMember}; any other is kept whole.
  */
 export function memberJudge(syncer: WeComSyncer, departments: readonly Department[], stored: (name: string) => StoredObject | undefined): (member: Member) => Member {
-  const make = desiredUserMaker(syncer, departments);
+  const context = userContext(syncer, departments);
   return (member) => {
     let name: string;
     try {
@@ -253,7 +253,7 @@ export function memberJudge(syncer: WeComSyncer, departments: readonly Departmen
     }
     // The name first: a member not stored yet (all of them, in a first sync) costs no spec here.
     const found = stored(name);
-    return found !== undefined && found.fingerprint === make(member).fingerprint ? new JudgedMember(member, found) : member;
+    return found !== undefined && found.fingerprint === new DesiredUser(name, member, context).fingerprint ? new JudgedMember(member, found) : member;
   };
 }
 
