@@ -25,9 +25,10 @@ export interface FetchOptions {
   /**
    * Told of each member once its record is final: every department the record names that this fetch
    * lists has been listed (a member of one department, at once). What it returns takes the record's
-   * place in the result: a caller may keep a smaller stand-in, with the record's own userid and
-   * departments. Records of one member that name different departments are never settled together, and
-   * the merge may still add departments to what was settled: it then sets a new `departments` array.
+   * place in the result: a caller may keep a smaller stand-in, with the record's userid and departments
+   * (equal ones: the merge never changes a list of departments in place, so it may be shared and frozen).
+   * Records of one member that name different departments are never settled together, and the merge
+   * may still add departments to what was settled: it then sets a new `departments` array.
    */
   settle?: (member: Member) => Member;
   signal?: AbortSignal;
@@ -221,6 +222,8 @@ function mergeMembers(departments: Department[], listings: MemberListing[]): { m
     for (const [userid, departmentId] of spellings) rejected.push({ userid, departmentId, reason });
   }
   const members = [...byFolded.values()];
+  // No set of 100,000 userids when, as in most fetches, nothing was rejected.
+  if (rejected.length === 0) return { members, rejected };
   const exact = new Set(members.map((m) => m.userid));
   // A record rejected in one listing but valid in another is the valid member, not a rejection.
   return { members, rejected: rejected.filter((r) => r.userid === undefined || !exact.has(r.userid)) };

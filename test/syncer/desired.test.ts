@@ -166,6 +166,12 @@ test('a member stored as wanted is judged so, and then wanted as the very versio
   const judged = judge(stored)(zhang);
   assert.instance(judged, JudgedMember);
   assert.equal([judged.userid, judged.departments], [zhang.userid, zhang.departments]);
+  // Members judged with the same departments share one frozen list of them.
+  const judgeAll = memberJudge(syncer, organization.departments, () => stored);
+  const [one, two] = [judgeAll(zhang), judgeAll({ ...zhang, departments: [...zhang.departments] })];
+  assert.ok(Object.isFrozen(one.departments));
+  assert.is(one.departments, two.departments);
+  assert.is.not(one.departments, zhang.departments, 'not the record\'s own list');
   for (const [member, found] of [[zhang, edited], [zhang, undefined], [li, stored], [{ ...li, userid: '' }, stored]] as const) {
     assert.is(judge(found)(member), member, 'kept whole');
   }
