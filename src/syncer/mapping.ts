@@ -19,25 +19,27 @@ const FORBIDDING_STATUSES: ReadonlySet<number> = new Set([2, 4, 5]);
 
 /**
  * The CasdoorUser spec of a WeCom member. Pure. Fields WeCom did not return are
- * omitted, never empty strings; a missing `enable` means enabled.
+ * omitted, never empty strings; a missing `enable` means enabled. Its keys are
+ * in sorted order, as its fingerprint reads them (desired.ts, `canonicalJSON`).
  */
 export function toCasdoorUserSpec(member: Member, options: MappingOptions): CasdoorUserSpec {
-  const spec: CasdoorUserSpec = {
-    owner: options.organization,
-    name: casdoorUsername(member.userid),
-    id: member.userid,
-    wecom: member.userid,
-    isForbidden: isForbidden(member),
-  };
+  const phone = member.mobile ? casdoorPhone(member.mobile) : undefined;
+  const gender = GENDERS[member.gender ?? ''];
+  const spec: Partial<CasdoorUserSpec> = {};
+  if (member.avatar) spec.avatar = member.avatar;
+  if (phone?.countryCode) spec.countryCode = phone.countryCode;
   if (member.name) spec.displayName = member.name;
   if (member.email) spec.email = member.email;
-  if (member.mobile) Object.assign(spec, casdoorPhone(member.mobile));
-  if (member.avatar) spec.avatar = member.avatar;
-  if (member.position) spec.title = member.position;
-  const gender = GENDERS[member.gender ?? ''];
   if (gender) spec.gender = gender;
   if (options.syncGroups) spec.groups = casdoorGroupsOf(member.departments, options);
-  return spec;
+  spec.id = member.userid;
+  spec.isForbidden = isForbidden(member);
+  spec.name = casdoorUsername(member.userid);
+  spec.owner = options.organization;
+  if (phone) spec.phone = phone.phone;
+  if (member.position) spec.title = member.position;
+  spec.wecom = member.userid;
+  return spec as CasdoorUserSpec;
 }
 
 /** The Casdoor groups of a member of these departments: those the fetch listed. */
@@ -80,17 +82,17 @@ export function isForbidden(member: Pick<Member, 'status' | 'enable'>): boolean 
  */
 export function toCasdoorGroupSpec(department: Department, organization: string, visible: ReadonlySet<number>): CasdoorGroupSpec {
   const isTopGroup = department.parentId === 0 || !visible.has(department.parentId);
-  const spec: CasdoorGroupSpec = {
-    owner: organization,
-    name: String(department.id),
+  const manager = department.leaders[0];
+  // Keys in sorted order, as for a user.
+  return {
     displayName: department.name ?? String(department.id),
-    parentId: isTopGroup ? organization : String(department.parentId),
     isTopGroup,
+    ...(manager && { manager }),
+    name: String(department.id),
+    owner: organization,
+    parentId: isTopGroup ? organization : String(department.parentId),
     type: 'Physical',
   };
-  const manager = department.leaders[0];
-  if (manager) spec.manager = manager;
-  return spec;
 }
 
 const DNS_SUBDOMAIN_MAX = 253;

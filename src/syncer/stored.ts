@@ -33,7 +33,7 @@ export function toStoredObject(object: KubernetesObject): StoredObject {
   const labels = metadata.labels ?? {};
   const spec = (object as { spec?: Record<string, unknown> }).spec ?? {};
   const ownLabels: Record<string, string> = {};
-  for (const key of [LABEL_SYNCER, LABEL_ORGANIZATION]) if (labels[key] !== undefined) ownLabels[key] = labels[key];
+  for (const key of [LABEL_ORGANIZATION, LABEL_SYNCER]) if (labels[key] !== undefined) ownLabels[key] = labels[key];
   const removed = metadata.annotations?.[ANNOTATION_REMOVED_FROM_SOURCE] !== undefined;
   const owner = metadata.ownerReferences?.find((reference) => reference.controller);
   return {

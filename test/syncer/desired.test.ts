@@ -2,7 +2,7 @@ import type { KubernetesObject, V1OwnerReference } from '@kubernetes/client-node
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ANNOTATION_REMOVED_FROM_SOURCE, API_VERSION, LABEL_ORGANIZATION, LABEL_SYNCER } from '../../src/api/group.ts';
-import { type DesiredObject, desiredState, desiredUserMaker, fingerprint, JudgedMember, managedLabels, memberJudge } from '../../src/syncer/desired.ts';
+import { canonicalJSON, type DesiredObject, desiredState, desiredUserMaker, fingerprint, JudgedMember, managedLabels, memberJudge } from '../../src/syncer/desired.ts';
 import { casdoorUserName } from '../../src/syncer/mapping.ts';
 import { toStoredObject } from '../../src/syncer/stored.ts';
 import type { StoredObject } from '../../src/syncer/stored.ts';
@@ -155,6 +155,26 @@ test('a fingerprint ignores key order and undefined fields, and sees every value
   assert.is.not(fingerprint({ ...base, ownerUid: undefined }), fingerprint(base));
   // A value that merely moves between fields is a change.
   assert.is.not(fingerprint({ ...base, spec: { name: 'a@example.com', groups: ['x', 'y'], email: 'a' } }), fingerprint(base));
+});
+
+test('canonical JSON sorts keys whatever order they come in, and writes keys in order without sorting them', () => {
+  const sorted = '{"1":1,"10":[{"a":null,"b":"x"}],"9":true,"A":"\\"","a":{"x":1,"y":2},"é":0}';
+  const orders: Array<Record<string, unknown>> = [
+    { 1: 1, 10: [{ a: null, b: 'x' }], 9: true, A: '"', a: { x: 1, y: 2 }, é: 0 },
+    { é: 0, a: { y: 2, x: 1 }, A: '"', 9: true, 10: [{ b: 'x', a: null }], 1: 1, gone: undefined },
+    Object.assign(Object.create(null) as Record<string, unknown>, { a: { x: 1, y: 2 }, A: '"', é: 0, 9: true, 1: 1, 10: [{ a: null, b: 'x' }] }),
+  ];
+  for (const order of orders) assert.is(canonicalJSON(order), sorted);
+  // Only own fields count, whatever an object inherits.
+  class Spec { own = 'b'; }
+  (Spec.prototype as unknown as Record<string, unknown>)['inherited'] = 'a';
+  assert.is(canonicalJSON(new Spec()), '{"own":"b"}');
+  // The specs this module builds come with their keys in order.
+  for (const user of state.users.values()) assert.equal(Object.keys(user.spec), Object.keys(user.spec).sort(), user.name);
+  for (const group of state.groups.values()) assert.equal(Object.keys(group.spec), Object.keys(group.spec).sort(), group.name);
+  const labels = Object.keys(managedLabels(makeSyncer()));
+  assert.equal(labels, [...labels].sort());
+  assert.is(labels.length, 2);
 });
 
 test('a member stored as wanted is judged so, and then wanted as the very version stored; any other is kept whole', () => {
