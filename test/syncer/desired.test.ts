@@ -169,6 +169,14 @@ test('canonical JSON sorts keys whatever order they come in, and writes keys in 
   class Spec { own = 'b'; }
   (Spec.prototype as unknown as Record<string, unknown>)['inherited'] = 'a';
   assert.is(canonicalJSON(new Spec()), '{"own":"b"}');
+  // Nor what a plain object inherits, should anything have written to Object.prototype.
+  const prototype = Object.prototype as Record<string, unknown>;
+  prototype['polluted'] = 1;
+  try {
+    assert.is(canonicalJSON({ a: 1 }), '{"a":1}');
+  } finally {
+    delete prototype['polluted'];
+  }
   // The specs this module builds come with their keys in order.
   for (const user of state.users.values()) assert.equal(Object.keys(user.spec), Object.keys(user.spec).sort(), user.name);
   for (const group of state.groups.values()) assert.equal(Object.keys(group.spec), Object.keys(group.spec).sort(), group.name);
