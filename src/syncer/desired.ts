@@ -123,20 +123,19 @@ export function canonicalJSON(value: unknown): string {
         break;
       }
       previous = key;
-      const field = record[key];
-      if (field === undefined) continue;
-      out += `${out.length > 1 ? ',' : ''}${quotedKey(key)}:${canonicalJSON(field)}`;
+      out = withField(out, key, record[key]);
     }
     if (inOrder) return `${out}}`;
   }
   let out = '{';
   // Default sort order is by UTF-16 code units, stable across runs and processes.
-  for (const key of Object.keys(record).sort()) {
-    const field = record[key];
-    if (field === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${quotedKey(key)}:${canonicalJSON(field)}`;
-  }
+  for (const key of Object.keys(record).sort()) out = withField(out, key, record[key]);
   return `${out}}`;
+}
+
+/** `out`, an object's JSON so far, with one more field; an undefined one is left out. */
+function withField(out: string, key: string, field: unknown): string {
+  return field === undefined ? out : `${out}${out.length > 1 ? ',' : ''}${quotedKey(key)}:${canonicalJSON(field)}`;
 }
 
 /** A desired object whose spec is kept: groups (one per department), and objects put back after a hand edit. */
