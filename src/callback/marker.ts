@@ -63,9 +63,11 @@ export class EventMarker {
     const spacing = pending.failures === 0 ? this.#minIntervalMs : Math.min(MAX_RETRY_MS, this.#minIntervalMs * 2 ** pending.failures);
     const wait = pending.lastMarkAt + spacing - this.#now().getTime();
     if (wait <= 0) void this.#mark(key, pending);
+    // Judged again when the timer fires: timers keep their own clock and may fire a millisecond before
+    // the spacing has passed by the wall clock that stamps the marks.
     else pending.timer = setTimeout(() => {
       pending.timer = undefined;
-      void this.#mark(key, pending);
+      this.#schedule(key, pending);
     }, wait);
   }
 
