@@ -1,34 +1,31 @@
 # syntax=docker/dockerfile:1
-# The operator's image: tsc-compiled JavaScript (dist/), not the TypeScript
-# sources. Measured on `node … --help` (which loads every module), compiled JS
-# starts sooner and ships less code than Node 24 type-stripping src/ — see
-# docs/operating.md, "The image", for the numbers — so there is a build stage.
+# The operator's image: one bundled JavaScript file (dist/main.js, src/ and the
+# packages it imports, built by esbuild: hack/build.ts), not the TypeScript
+# sources and no node_modules. Bundled, Node holds only the code the operator
+# reaches: `node dist/main.js --help` peaks at about 100 MB of RSS against 157
+# MB for tsc's one file per source with node_modules beside it, and 155 MB for
+# the sources themselves (docs/operating.md, "The image").
 # Build: docker build -t ghcr.io/wecom-syncer/wecom-syncer:0.1.0 .
 # The base is pinned to the same Node as the project's toolchain (Makefile:
 # 24.21.0); pin it by digest too (node:24.21.0-bookworm-slim@sha256:...) where
 # your registry policy asks for it.
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
-# Compile src/ to dist/ with the lockfile's TypeScript (a dev dependency, so
-# all dependencies here; none of this stage reaches the image but dist/).
+# Bundle src/ into dist/main.js with the lockfile's esbuild (a dev dependency,
+# so all dependencies here; none of this stage reaches the image but dist/).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY hack/build.ts ./hack/
 COPY src ./src
 RUN npm run build
-
-# Production dependencies only, from the lockfile, without install scripts.
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
+# package.json for the version the operator reports; the bundle carries every package it runs.
 COPY package.json ./
 COPY --from=build /app/dist ./dist
 # Numeric, so that runAsNonRoot can verify it; the files stay root-owned and read-only to it.

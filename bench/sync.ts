@@ -17,7 +17,7 @@
  *    its peak RSS (restartPeakRssMB) and heap after a full GC (restartHeapAfterGcMB). The stand-in Casdoor
  *    of 8 is gone by then, so its CasdoorServer only fails to connect.
  * They run in the order 1-5, 8, 7, 9, 6: all that needs the operator first.
- * The operator runs as the image runs it: `node dist/main.js` (compiled first by `npm run build`, as the
+ * The operator runs as the image runs it: `node dist/main.js` (bundled first by `npm run build`, as the
  * image's build stage does; `--entry src` runs `node src/main.ts` instead) as a child process, with the
  * NODE_OPTIONS and the memory limit of deploy/base's Deployment (a memory cgroup, when this machine lets us make one), plus
  * the inspector on a loopback port. Should it exit (a V8 heap abort, an OOM kill), the wait at hand fails at
@@ -131,14 +131,13 @@ const RESTART_QUIET_MS = 5000;
 const SETTLE_POLL_MS = 500;
 
 /**
- * Compiles src/ to dist/ as the image's build stage does (`npm run build`) and returns dist/main.js. Beside
- * the checkout's package.json and node_modules, as the image has them. The compiled operator does not load
- * Node's type stripper, whose WebAssembly memory stays for the life of the process.
+ * Bundles src/ into dist/main.js as the image's build stage does (`npm run build`: hack/build.ts) and returns
+ * its path. The image holds that one file and package.json; the bundle does not load Node's type stripper,
+ * whose WebAssembly memory stays for the life of the process, nor every module of client-node.
  */
 async function compileAsImage(): Promise<string> {
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'hack', 'build.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
