@@ -5,9 +5,9 @@ import { CASDOOR_GROUP_KIND, CASDOOR_GROUP_PLURAL } from './api/casdoor-group.ts
 import { CASDOOR_USER_KIND, CASDOOR_USER_PLURAL } from './api/casdoor-user.ts';
 import { GROUP, LABEL_SYNCER, VERSION } from './api/group.ts';
 import { WECOM_SYNCER_PLURAL, type WeComSyncer, type WeComSyncerStatus } from './api/wecom-syncer.ts';
-import type { CachedObject } from './casdoorserver/reconciler.ts';
 import { callbackReceiver } from './callback/wiring.ts';
-import { casdoorServerController, toCachedObject } from './casdoorserver/wiring.ts';
+import { CasdoorObject } from './casdoor-object.ts';
+import { casdoorServerController } from './casdoorserver/wiring.ts';
 import { Controller, enqueueForReconcile, Informer, kubeListWatch, Manager, WorkQueue } from './runtime/index.ts';
 import { KubeEventRecorder } from './runtime/events.ts';
 import { RuntimeMetrics } from './runtime/metrics.ts';
@@ -19,7 +19,7 @@ import { SyncerMetrics } from './syncer/metrics.ts';
 import { KubeObjectWriter } from './syncer/object-writer.ts';
 import { OwnedIndex } from './syncer/owned-index.ts';
 import { WeComSyncerReconciler } from './syncer/reconciler.ts';
-import { type StoredObject, toStoredObject } from './syncer/stored.ts';
+import type { StoredObject } from './syncer/stored.ts';
 import { WeComClient } from './wecom/client.ts';
 import { TokenCache } from './wecom/token-cache.ts';
 
@@ -37,13 +37,6 @@ export interface OperatorOptions {
   /** Build the receiver of WeCom's contact-change events (every replica serves it). */
   callback?: boolean;
 }
-
-/**
- * A CasdoorUser or CasdoorGroup as the operator's one cache of it holds it:
- * the WeComSyncer controller's view and the CasdoorServer controller's in one
- * object, so each object is listed, watched and kept in memory once.
- */
-type CasdoorObject = StoredObject & CachedObject;
 
 /** The first retry of a failing syncer; it doubles from here. Each retry fetches WeCom again. */
 const BASE_BACKOFF_MS = 2000;
@@ -81,7 +74,7 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
           listWatch: kubeListWatch(kc, resource(plural), namespace ? { namespace } : {}),
           transform: (raw): CasdoorObject => {
             shareStrings(raw, strings);
-            return { ...toCachedObject(kind, raw), ...toStoredObject(raw), kind };
+            return new CasdoorObject(kind, raw);
           },
           logger,
         }),
@@ -141,7 +134,7 @@ export function buildOperator(options: OperatorOptions): { manager: Manager; rec
   // Objects a syncer owns: keep its index, and queue the syncer when one no
   // longer matches what its last sync wrote (edited or deleted by hand).
   const watchOwned = (informer: Informer<CasdoorObject>, index: OwnedIndex, kind: ManagedKind): void => {
-    const owned = (object: CasdoorObject): boolean => object.metadata.labels[LABEL_SYNCER] !== '';
+    const owned = (object: CasdoorObject): boolean => (object.labels[LABEL_SYNCER] ?? '') !== '';
     const changed = (key: string, before: StoredObject | undefined, after: StoredObject | undefined, firstList = false): void => {
       if (reconciler.ownedObjectChanged(key, kind, before, after, firstList)) queue.add(key);
     };

@@ -10,7 +10,7 @@ import type { RuntimeMetrics } from '../runtime/metrics.ts';
 import { kubeSecretReader } from '../secrets/reader.ts';
 import { kubeStatusWriter } from '../shared/kube-status.ts';
 import { CasdoorServerMetrics } from './metrics.ts';
-import { type PushKind, specFingerprint } from './objects.ts';
+import type { PushKind } from './objects.ts';
 import { type CachedObject, CasdoorServerReconciler } from './reconciler.ts';
 import { selects } from './selector.ts';
 
@@ -32,23 +32,6 @@ export interface CasdoorServerWiring {
 /** The first retry of a failing server; it doubles up to a minute. */
 const BASE_BACKOFF_MS = 2000;
 const MAX_BACKOFF_MS = 60_000;
-
-/** Reduces a CasdoorUser or CasdoorGroup to what a push needs: its spec and labels. */
-export function toCachedObject(kind: PushKind, object: KubernetesObject): CachedObject & KubernetesObject {
-  const metadata = object.metadata ?? {};
-  const spec = (object as { spec?: Record<string, unknown> }).spec ?? {};
-  return {
-    kind,
-    name: metadata.name ?? '',
-    ...(metadata.uid && { uid: metadata.uid }),
-    ...(metadata.resourceVersion && { resourceVersion: metadata.resourceVersion }),
-    ...(metadata.labels && { labels: metadata.labels }),
-    spec,
-    // Once per version of the object, not at every push that reads it.
-    specFingerprint: specFingerprint(spec),
-    metadata: { name: metadata.name ?? '', ...(metadata.namespace && { namespace: metadata.namespace }) },
-  };
-}
 
 /**
  * The CasdoorServer controller and the informers it reads: CasdoorServers,

@@ -9,7 +9,7 @@ export class OwnedIndex {
 
   /** The owning syncer's key of a stored object. */
   static ownerKey(object: StoredObject): string {
-    return `${object.metadata.namespace}/${object.metadata.labels[LABEL_SYNCER]}`;
+    return `${object.metadata.namespace}/${object.metadata.labels[LABEL_SYNCER] ?? ''}`;
   }
 
   /** Records an added or updated object. */

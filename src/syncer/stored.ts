@@ -11,8 +11,9 @@ export interface StoredObject extends KubernetesObject {
     name: string;
     namespace: string;
     resourceVersion: string;
-    uid?: string;
-    labels: { [LABEL_SYNCER]: string };
+    uid?: string | undefined;
+    /** The object's own labels (shared by the cache's objects); a syncer's carry {@link LABEL_SYNCER}. */
+    labels: Readonly<Record<string, string>>;
   };
   /**
    * The spec as stored. An object edited by hand is put back from its last
@@ -27,10 +28,13 @@ export interface StoredObject extends KubernetesObject {
   removed: boolean;
 }
 
+/** The labels of an object without any: one frozen object, not one each. */
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** Reduces a stored CasdoorUser or CasdoorGroup to a {@link StoredObject}; the informer's transform. */
 export function toStoredObject(object: KubernetesObject): StoredObject {
   const metadata = object.metadata ?? {};
-  const labels = metadata.labels ?? {};
+  const labels = metadata.labels ?? NO_LABELS;
   const spec = (object as { spec?: Record<string, unknown> }).spec ?? {};
   const ownLabels: Record<string, string> = {};
   for (const key of [LABEL_ORGANIZATION, LABEL_SYNCER]) if (labels[key] !== undefined) ownLabels[key] = labels[key];
@@ -42,8 +46,8 @@ export function toStoredObject(object: KubernetesObject): StoredObject {
       namespace: metadata.namespace ?? '',
       resourceVersion: metadata.resourceVersion ?? '',
       uid: metadata.uid,
-      // The object's own labels where they name the syncer: the cache shares them among its users.
-      labels: typeof labels[LABEL_SYNCER] === 'string' ? (labels as { [LABEL_SYNCER]: string }) : { [LABEL_SYNCER]: '' },
+      // The object's own labels: the cache shares them among its users.
+      labels,
     },
     spec,
     fingerprint: fingerprint({ spec, labels: ownLabels, removed, ownerUid: owner?.uid }),
