@@ -7,15 +7,14 @@
 // and `make test` (tsc), not here: esbuild only strips them.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 
 const root = join(import.meta.dirname, '..');
-const outfile = join(root, 'dist', 'main.js');
 
-await rm(join(root, 'dist'), { recursive: true, force: true });
-await build({
+/** The bundle's options; the image test builds with them too, to read what the bundle imports. */
+export const bundleOptions = {
   entryPoints: [join(root, 'src', 'main.ts')],
-  outfile,
+  outfile: join(root, 'dist', 'main.js'),
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -28,4 +27,9 @@ await build({
   // Packages written as CommonJS call require(); an ES module has none of its own.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',
-});
+} satisfies BuildOptions;
+
+if (import.meta.main) {
+  await rm(join(root, 'dist'), { recursive: true, force: true });
+  await build(bundleOptions);
+}

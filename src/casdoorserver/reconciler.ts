@@ -20,7 +20,7 @@ import { ServerState } from './state.ts';
 import { comparingStatus, finalServerStatus, type PushOutcome, pushedStatus } from './status.ts';
 
 /** A selected object with the labels a selector reads. */
-export type CachedObject = SelectedObject & { labels?: Record<string, string> };
+export type CachedObject = SelectedObject & { labels?: Readonly<Record<string, string>> };
 
 /** What the reconciler needs from the outside world; all of it injected. */
 export interface ServerDeps {
