@@ -2,8 +2,8 @@
 # The operator's image: one bundled JavaScript file (dist/main.js, src/ and the
 # packages it imports, built by esbuild: hack/build.ts), not the TypeScript
 # sources and no node_modules. Bundled, Node holds only the code the operator
-# reaches: `node dist/main.js --help` peaks at about 100 MB of RSS against 157
-# MB for tsc's one file per source with node_modules beside it, and 155 MB for
+# reaches: `node dist/main.js --help` peaks at 102 MB of RSS against 156
+# MB for tsc's one file per source with node_modules beside it, and 182 MB for
 # the sources themselves (docs/operating.md, "The image").
 # Build: docker build -t ghcr.io/wecom-syncer/wecom-syncer:0.1.0 .
 # The base is pinned to the same Node as the project's toolchain (Makefile:

@@ -2,8 +2,8 @@
 // (`npm run build`, the Dockerfile's build stage, the benchmark). Why a bundle and not one compiled file per
 // source: @kubernetes/client-node's entry imports every generated API and model, about 2,700 modules and 25 MB
 // of JavaScript, and Node keeps each module's record and source for the life of the process. Bundled, only
-// what the operator reaches is kept, in one module: `node dist/main.js --help` peaks at about 100 MB of RSS
-// against 157 MB compiled file by file (docs/performance.md, Memory). Types are checked by `make typecheck`
+// what the operator reaches is kept, in one module: `node dist/main.js --help` peaks at 102 MB of RSS
+// against 156 MB compiled file by file (docs/operating.md, "The image"). Types are checked by `make typecheck`
 // and `make test` (tsc), not here: esbuild only strips them.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
