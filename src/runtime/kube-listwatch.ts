@@ -1,5 +1,6 @@
-import { CustomObjectsApi, type KubeConfig, type KubernetesObject, Watch } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { toError } from './errors.ts';
+import { KubeWatch, type Watcher } from './kube-watch.ts';
 import { type ListOptions, type ListPage, type ListWatch, ResourceExpiredError, type WatchEvent, type WatchHandle } from './listwatch.ts';
 
 /** A custom resource type, named the way its REST path is built. */
@@ -20,9 +21,6 @@ export interface KubeListWatchOptions {
   readonly watchTimeoutSeconds?: number;
 }
 
-/** The subset of client-node's `Watch` this module uses, so tests can stand in for it. */
-export type Watcher = Pick<Watch, 'watch'>;
-
 /** The subset of client-node's `CustomObjectsApi` this module uses. */
 export type CustomObjectsLister = Pick<CustomObjectsApi, 'listClusterCustomObject' | 'listNamespacedCustomObject'>;
 
@@ -36,12 +34,12 @@ export function resourcePath(resource: CustomResource, namespace?: string): stri
 }
 
 /**
- * Lists (paged) and watches a custom resource through client-node, for an {@link Informer}. Watches ask for
+ * Lists (paged, through client-node) and watches ({@link KubeWatch}) a custom resource, for an {@link Informer}. Watches ask for
  * bookmarks so that a resumed watch starts from a recent resourceVersion; a 410 Gone, as an HTTP status or as a
  * watch ERROR event, becomes a {@link ResourceExpiredError}; the watch's idle timeout counts as a normal close.
  */
 export function kubeListWatch(kc: KubeConfig, resource: CustomResource, options: KubeListWatchOptions = {}): ListWatch {
-  return listWatchVia(kc.makeApiClient(CustomObjectsApi), new Watch(kc), resource, options);
+  return listWatchVia(kc.makeApiClient(CustomObjectsApi), new KubeWatch(kc), resource, options);
 }
 
 /** {@link kubeListWatch} with its client-node parts passed in. */
@@ -134,21 +132,21 @@ function toWatchEvent(phase: string, object: unknown, path: string): WatchEvent 
   }
 }
 
-/** Why client-node ended a watch: undefined for a normal close or the idle timeout, else an error. */
+/** Why the transport ended a watch: undefined for a normal close or the idle timeout, else an error. */
 function closeReason(err: unknown, path: string): Error | undefined {
   if (err === null || err === undefined) return undefined;
-  // client-node aborts a watch that received nothing for 30 s; with bookmarks on, that is just a quiet resource.
+  // The transport aborts a watch that received nothing for 30 s; with bookmarks on, that is just a quiet resource.
   if (err instanceof Error && err.name === 'TimeoutError') return undefined;
   return classify(err, `watch ${path}`);
 }
 
-/** Wraps a client-node error, keeping 410 Gone recognisable. */
+/** Wraps a list's or watch's error, keeping 410 Gone recognisable. */
 function classify(err: unknown, what: string): Error {
   const message = `${what} failed: ${toError(err).message}`;
   return statusCodeOf(err) === HTTP_GONE ? new ResourceExpiredError(message, { cause: err }) : new Error(message, { cause: err });
 }
 
-/** The HTTP status of a client-node error: `code` on an ApiException, `statusCode` on a Watch error. */
+/** The HTTP status of an error: `code` on client-node's ApiException, `statusCode` on a refused watch. */
 function statusCodeOf(err: unknown): number | undefined {
   if (!isRecord(err)) return undefined;
   const code = err.code ?? err.statusCode;
