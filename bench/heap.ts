@@ -1,6 +1,7 @@
 // The live heap of another Node process, read through its inspector (started
 // with --inspect) over the Chrome DevTools Protocol: what the process holds
 // once garbage is gone, whatever its heap limit lets it leave lying around.
+// And its CPU profile over a step, by the same way.
 
 /** The inspector's WebSocket URL, as Node prints it on stderr: `Debugger listening on ws://…`; undefined until it has. */
 export function inspectorUrl(output: string): string | undefined {
@@ -18,6 +19,31 @@ export async function heapAfterFullGc(url: string): Promise<number> {
     // Closed at once: a process that exits with a session open waits for it to go.
     session.close();
   }
+}
+
+/**
+ * Starts V8's CPU profiler in the process whose inspector is at `url`; `stop` ends it and returns the profile
+ * (the `.cpuprofile` format that Chrome's DevTools and `node --cpu-prof` write).
+ */
+export async function startCpuProfile(url: string): Promise<{ stop(): Promise<unknown> }> {
+  const session = await connect(url);
+  try {
+    await session.call('Profiler.enable');
+    await session.call('Profiler.start');
+  } catch (error) {
+    session.close();
+    throw error;
+  }
+  return {
+    async stop() {
+      try {
+        const { profile } = (await session.call('Profiler.stop')) as { profile: unknown };
+        return profile;
+      } finally {
+        session.close();
+      }
+    },
+  };
 }
 
 /** A DevTools Protocol session: calls by method name, each answered by the message of the same id. */

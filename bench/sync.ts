@@ -1,8 +1,8 @@
 /**
  * The scale benchmark (`npm run bench -- [--users N] [--departments D] [--latency-ms L] [--node-options O]
- * [--memory-limit Q]`):
+ * [--memory-limit Q] [--entry dist|src] [--cpu-profile FILE]`):
  * on control planes of its own (in temp dirs) and the WeCom simulator,
- * 1. floor: our own client creates N CasdoorUsers with the operator's write concurrency;
+ * 1. floor: our own client creates the CasdoorGroups and the N CasdoorUsers the sync will, with the operator's write concurrency;
  * 2. initial sync, on a fresh control plane: from creating the WeComSyncer to Ready with N users;
  * 3. resync with nothing changed: time and writes (read from kube-apiserver's /metrics); then the operator's
  *    V8 heap after a full GC, read through its inspector (heapAfterGcMB; its growth between two sizes is docs/performance.md's bytes per member);
@@ -27,7 +27,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,11 +35,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CASDOOR_GROUP_KIND } from '../src/api/casdoor-group.ts';
 import { CASDOOR_USER_KIND, CASDOOR_USER_PLURAL } from '../src/api/casdoor-user.ts';
 import { ANNOTATION_SYNC_REQUESTED_AT, GROUP, VERSION } from '../src/api/group.ts';
 import { WECOM_SYNCER_PLURAL, type WeComSyncer } from '../src/api/wecom-syncer.ts';
 import { applyPlan, DEFAULT_WRITE_CONCURRENCY } from '../src/syncer/apply.ts';
-import { type DesiredObject, desiredState } from '../src/syncer/desired.ts';
+import { type DesiredObject, desiredState, type ManagedKind } from '../src/syncer/desired.ts';
 import { SharedConnectionsKubeConfig } from '../src/runtime/kube-config.ts';
 import { KubeObjectWriter } from '../src/syncer/object-writer.ts';
 import { type Plan, planSync } from '../src/syncer/plan.ts';
@@ -53,7 +54,7 @@ import { waitFor } from '../test/support/wait.ts';
 import { type CasdoorBenchmarkResult, measureCasdoor } from './casdoor.ts';
 import { measureEvent } from './events.ts';
 import { compareFetch } from './fetch-compare.ts';
-import { operatorHeapAfterGc, waitControllersStarted, whileRunning, withInspector } from './operator.ts';
+import { operatorCpuProfile, operatorHeapAfterGc, waitControllersStarted, whileRunning, withInspector } from './operator.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -73,6 +74,8 @@ export interface SyncBenchmarkOptions {
    * default), or `src`, the TypeScript sources through Node's type stripping, as `make test` runs them.
    */
   entry?: 'dist' | 'src';
+  /** Writes the operator's CPU profile of the initial sync to this file (`.cpuprofile`); the profiler slows the sync. */
+  cpuProfile?: string;
   /** Told of each step as it goes. */
   log?: (line: string) => void;
 }
@@ -96,7 +99,10 @@ function deployedRuntime(): { nodeOptions: string; env: Record<string, string>; 
 export interface SyncBenchmarkResult extends CasdoorBenchmarkResult, RestartResult {
   users: number;
   departments: number;
+  /** The floor: the groups and users the initial sync creates, written by our bare client (step 1). */
   floorSeconds: number;
+  /** The floor's users alone: what the floor was until the seventh session, for comparison with its runs. */
+  floorUsersSeconds: number;
   initialSyncSeconds: number;
   initialVsFloor: number;
   /** The initial sync's WeCom fetch (start to plan); the groups, then members new to the cache, are written meanwhile. */
@@ -211,7 +217,12 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     const launch = (): OperatorProcess => startOperator(kube.kubeconfig, ns, ['--log-level=info', `--webhook-bind-address=127.0.0.1:${webhookPort}`], runtime);
     operator = launch();
     await waitControllersStarted(operator);
+    const profiler = options.cpuProfile === undefined ? undefined : await operatorCpuProfile(operator);
     const initial = await measureInitialSync(kube, ns, sim, operator, cpu, log);
+    if (profiler && options.cpuProfile !== undefined) {
+      await writeFile(options.cpuProfile, JSON.stringify(await profiler.stop()));
+      log(`initial sync: the operator's CPU profile is in ${options.cpuProfile}`);
+    }
     const initialSyncSeconds = initial.seconds;
 
     // 3. Resync with nothing changed, then the heap that N members leave the operator holding.
@@ -255,6 +266,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
       users: expectedUsers,
       departments: sim.org.departments.length,
       floorSeconds: floor.seconds,
+      floorUsersSeconds: floor.usersSeconds,
       initialSyncSeconds,
       initialVsFloor: round(initialSyncSeconds / floor.seconds, 2),
       initialFetchSeconds: initial.fetchSeconds,
@@ -298,10 +310,11 @@ function cleanUpOnSignal(cleanUp: () => Promise<void>): { dispose(): void } {
 }
 
 /**
- * Step 1: our own client creates every user in a namespace no operator watches, with the operator's writer
- * and write concurrency. Returns the time it took and the plan, whose objects later steps reuse.
+ * Step 1: our own client creates every object the initial sync must create, the groups and then the users as
+ * the sync does, in a namespace no operator watches, with the operator's writer and write concurrency.
+ * Returns the time it took, the users' part of it, and the users' plan, whose objects later steps reuse.
  */
-async function measureFloor(floorKube: Kube, floorDir: string, sim: Simulator, latencyMs: number, log: (line: string) => void): Promise<{ seconds: number; plan: Plan }> {
+async function measureFloor(floorKube: Kube, floorDir: string, sim: Simulator, latencyMs: number, log: (line: string) => void): Promise<{ seconds: number; usersSeconds: number; plan: Plan }> {
   const expectedUsers = sim.org.members.length;
   const floorNs = 'bench-floor';
   await floorKube.core.createNamespace({ body: { metadata: { name: floorNs } } });
@@ -310,7 +323,9 @@ async function measureFloor(floorKube: Kube, floorDir: string, sim: Simulator, l
   sim.faults.latencyMs = 0;
   const organization = await fetchOrganization(new WeComClient({ apiURL: sim.url, corpId: sim.corpId, secret: sim.corpSecret }), { concurrency: 16 });
   sim.faults.latencyMs = latencyMs;
-  const plan = planSync({ desired: desiredState(floorOwner, organization).users.values(), stored: new Map(), policy: 'Keep', maxRemovals: 0 });
+  const desired = desiredState(floorOwner, organization);
+  const plan = planSync({ desired: desired.users.values(), stored: new Map(), policy: 'Keep', maxRemovals: 0 });
+  const groupPlan = planSync({ desired: desired.groups.values(), stored: new Map(), policy: 'Keep', maxRemovals: 0 });
   // The initial sync's writes are watched by the garbage collector too, so the floor's must be: the
   // collector finds a new CRD by periodic discovery, and until then it costs the API server nothing.
   await floorKube.waitForGarbageCollector(floorNs, plan.create[0]!, log);
@@ -318,21 +333,23 @@ async function measureFloor(floorKube: Kube, floorDir: string, sim: Simulator, l
   log(`control plane ${await floorCpu.waitControlPlaneIdle()}`);
   const writesBefore = await floorKube.casdoorUserWrites();
   const cpuBefore = floorCpu.read();
+  const writer = new KubeObjectWriter(floorKube.kc);
+  const create = (objects: readonly DesiredObject[], kind: ManagedKind) =>
+    // A copy: applying takes the plan's lists, and later steps reuse its objects.
+    applyPlan({ create: [...objects], update: [], remove: [] }, {
+      namespace: floorNs, kind, writer, removal: 'Keep', concurrency: DEFAULT_WRITE_CONCURRENCY, now: new Date().toISOString(),
+    });
   const started = performance.now();
-  // A copy: applying takes the plan's lists, and later steps reuse its objects.
-  const counts = await applyPlan({ create: [...plan.create], update: [], remove: [] }, {
-    namespace: floorNs,
-    kind: CASDOOR_USER_KIND,
-    writer: new KubeObjectWriter(floorKube.kc),
-    removal: 'Keep',
-    concurrency: DEFAULT_WRITE_CONCURRENCY,
-    now: new Date().toISOString(),
-  });
+  const groups = await create(groupPlan.create, CASDOOR_GROUP_KIND);
+  const usersStarted = performance.now();
+  const users = await create(plan.create, CASDOOR_USER_KIND);
   const floorSeconds = seconds(started);
-  if (counts.created !== expectedUsers) throw new Error(`floor: created ${counts.created} of ${expectedUsers} (${counts.failed} failed)`);
-  log(`floor: ${expectedUsers} CasdoorUsers in ${floorSeconds} s, ${(await floorKube.casdoorUserWrites()).writes - writesBefore.writes} writes`);
+  const usersSeconds = seconds(usersStarted);
+  if (groups.created !== groupPlan.create.length) throw new Error(`floor: created ${groups.created} of ${groupPlan.create.length} groups (${groups.failed} failed)`);
+  if (users.created !== expectedUsers) throw new Error(`floor: created ${users.created} of ${expectedUsers} (${users.failed} failed)`);
+  log(`floor: ${groups.created} CasdoorGroups and ${expectedUsers} CasdoorUsers in ${floorSeconds} s (the users ${usersSeconds} s), ${(await floorKube.casdoorUserWrites()).writes - writesBefore.writes} CasdoorUser writes`);
   log(`floor: CPU seconds ${floorCpu.since(cpuBefore)}`);
-  return { seconds: floorSeconds, plan };
+  return { seconds: floorSeconds, usersSeconds, plan };
 }
 
 /** A memory cgroup of `limit` for the operator, as its container has; undefined (and said) when this machine cannot make one. */
@@ -674,6 +691,7 @@ if (import.meta.main) {
       'node-options': { type: 'string' },
       'memory-limit': { type: 'string' },
       entry: { type: 'string', default: 'dist' },
+      'cpu-profile': { type: 'string' },
     },
   });
   if (values.entry !== 'dist' && values.entry !== 'src') throw new Error(`--entry must be dist or src, not "${values.entry}"`);
@@ -685,6 +703,7 @@ if (import.meta.main) {
     ...(values['node-options'] !== undefined && { nodeOptions: values['node-options'] }),
     ...(values['memory-limit'] !== undefined && { memoryLimit: values['memory-limit'] }),
     entry: values.entry,
+    ...(values['cpu-profile'] !== undefined && { cpuProfile: values['cpu-profile'] }),
     log: (line) => process.stdout.write(`${line}\n`),
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
