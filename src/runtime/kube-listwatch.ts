@@ -34,15 +34,16 @@ export function resourcePath(resource: CustomResource, namespace?: string): stri
 }
 
 /**
- * Lists (paged, through client-node) and watches ({@link KubeWatch}) a custom resource, for an {@link Informer}. Watches ask for
- * bookmarks so that a resumed watch starts from a recent resourceVersion; a 410 Gone, as an HTTP status or as a
- * watch ERROR event, becomes a {@link ResourceExpiredError}; the watch's idle timeout counts as a normal close.
+ * Lists (paged, through client-node) and watches ({@link KubeWatch}) a custom resource, for an {@link Informer}.
+ * Watches ask for bookmarks so that a resumed watch starts from a recent resourceVersion; a 410 Gone, as an
+ * HTTP status or as a watch ERROR event, becomes a {@link ResourceExpiredError}; the watch's idle timeout
+ * counts as a normal close.
  */
 export function kubeListWatch(kc: KubeConfig, resource: CustomResource, options: KubeListWatchOptions = {}): ListWatch {
   return listWatchVia(kc.makeApiClient(CustomObjectsApi), new KubeWatch(kc), resource, options);
 }
 
-/** {@link kubeListWatch} with its client-node parts passed in. */
+/** {@link kubeListWatch} with its list client and watch transport passed in. */
 export function listWatchVia(
   api: CustomObjectsLister,
   watcher: Watcher,

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { request } from 'undici';
+import { LineReader } from './line-reader.ts';
 
 /** What a watch calls with each event: its type and object, as the API server sent them. */
 export type WatchCallback = (phase: string, object: unknown) => void;
@@ -8,14 +9,14 @@ export type WatchCallback = (phase: string, object: unknown) => void;
 /** The watch transport {@link listWatchVia} needs: client-node's `Watch` has this shape, and so has {@link KubeWatch}. */
 export interface Watcher {
   /**
-   * Opens a watch of `path`; `done` is called once when it ends: with nothing when the server closed it or it
-   * received nothing for the idle timeout (then with an error named `TimeoutError`), else with the error.
-   * Resolves with the controller that aborts it.
+   * Opens a watch of `path` and resolves with the controller that aborts it. `done` is called once when the
+   * watch ends: with null when the server closed it; with an error named `TimeoutError` when nothing (not even a
+   * bookmark) came for the idle timeout; with an AbortError after the caller aborted; else with what went wrong.
    */
   watch(path: string, query: Record<string, unknown>, callback: WatchCallback, done: (err: unknown) => void): Promise<AbortController>;
 }
 
-/** An error that carries the HTTP status the API server refused a watch with. */
+/** A watch the API server answered with an HTTP error; `statusCode` is what the list-watch reads (410 Gone among them). */
 export class WatchRefusedError extends Error {
   override name = 'WatchRefusedError';
   readonly statusCode: number;
@@ -26,22 +27,23 @@ export class WatchRefusedError extends Error {
   }
 }
 
-const NEWLINE = 10;
-/** As client-node's: a watch that receives nothing for this long (bookmarks included) is closed and resumed. */
+/** As client-node's: a watch that receives nothing for this long is closed, and the informer resumes it. */
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** The most of a refusal's Status message an error carries: enough for RBAC's "cannot watch resource ...". */
+const MAX_REFUSAL_MESSAGE = 300;
 
 /**
  * A watch on undici's `request`, reading the body's lines itself.
  *
  * client-node's `Watch` reads a watch through undici's `fetch`, turns the
- * WHATWG stream into a Node stream and splits it with `readline`: at 10,000
- * creates that is several objects and a string copy per event, besides the
- * event itself. Here each chunk of the body is scanned for newlines and each
- * line parsed where it lies; a line split over chunks is joined once. Unlike
- * client-node, a line that is not JSON ends the watch with an error (the
- * informer then relists) instead of being skipped, which would lose an event.
- * Same credentials, dispatcher and user agent as every call (the KubeConfig's
- * `applySecurityAuthentication`), no compression asked for.
+ * WHATWG stream into a Node stream and splits it with `readline`: several
+ * objects and a string copy per event, besides the event itself. Here each
+ * chunk is split by a {@link LineReader} and each line parsed once. Unlike
+ * client-node, a line that is not JSON, or an exception from `callback`, ends
+ * the watch with an error (the informer then relists) instead of being
+ * skipped, which would lose an event without a word. Same credentials,
+ * dispatcher and user agent as every call (the KubeConfig's
+ * `applySecurityAuthentication`); no compression asked for.
  */
 export class KubeWatch implements Watcher {
   readonly #kc: KubeConfig;
@@ -67,6 +69,7 @@ export class KubeWatch implements Watcher {
       controller.abort();
     }, this.#idleTimeoutMs);
     timer.unref();
+    // Once: aborting the body below makes undici emit an error on it as well.
     const end = (err: unknown): void => {
       if (ended) return;
       ended = true;
@@ -84,19 +87,14 @@ export class KubeWatch implements Watcher {
         dispatcher: context.getDispatcher(),
         signal: controller.signal,
       });
-      if (response.statusCode !== 200) {
-        // The body is a Status; its message may repeat what the request named, so only the code is kept.
-        response.body.resume();
-        const text = STATUS_CODES[response.statusCode] ?? 'error';
-        throw new WatchRefusedError(response.statusCode, `watch refused: HTTP ${response.statusCode} ${text}`);
-      }
+      if (response.statusCode !== 200) throw await refusal(response.statusCode, response.body);
       timer.refresh();
       const lines = new LineReader((line) => {
         let event: { type?: unknown; object?: unknown };
         try {
           event = JSON.parse(line) as typeof event;
         } catch {
-          throw new Error(`watch ${path}: the server sent a line that is not JSON (${line.length} characters)`);
+          throw new Error(`the server sent a line that is not JSON (${line.length} characters)`);
         }
         callback(String(event?.type), event?.object);
       });
@@ -110,7 +108,14 @@ export class KubeWatch implements Watcher {
           end(err);
         }
       });
-      body.on('end', () => end(lines.rest() ? new Error(`watch ${path}: the stream ended inside an event`) : null));
+      body.on('end', () => {
+        try {
+          lines.end();
+          end(null);
+        } catch (err) {
+          end(err);
+        }
+      });
       body.on('error', end);
     } catch (err) {
       end(err);
@@ -119,51 +124,20 @@ export class KubeWatch implements Watcher {
   }
 }
 
-function timeoutError(ms: number): Error {
-  const err = new Error(`watch received nothing for ${ms} ms`);
-  err.name = 'TimeoutError';
-  return err;
+/** The error for a watch answered `status`, with its Status's message (capped) when the body has one. */
+async function refusal(status: number, body: { text(): Promise<string> }): Promise<WatchRefusedError> {
+  let message = '';
+  try {
+    const parsed = JSON.parse(await body.text()) as { message?: unknown };
+    if (typeof parsed?.message === 'string') message = parsed.message.slice(0, MAX_REFUSAL_MESSAGE);
+  } catch {
+    // Not a Status: the code says enough.
+  }
+  return new WatchRefusedError(status, `refused: HTTP ${status} ${STATUS_CODES[status] ?? ''}${message ? `: ${message}` : ''}`);
 }
 
-/**
- * Splits a byte stream into its newline-terminated lines, each decoded as UTF-8 once. Lines are cut at bytes,
- * not characters, so a character split over two chunks is joined before it is decoded.
- */
-export class LineReader {
-  readonly #onLine: (line: string) => void;
-  /** The start of a line that has not ended yet: the chunks it came in. */
-  #partial: Buffer[] = [];
-
-  constructor(onLine: (line: string) => void) {
-    this.#onLine = onLine;
-  }
-
-  push(chunk: Buffer): void {
-    let start = 0;
-    let newline = chunk.indexOf(NEWLINE);
-    while (newline !== -1) {
-      if (this.#partial.length > 0) {
-        this.#partial.push(chunk.subarray(0, newline));
-        const joined = Buffer.concat(this.#partial);
-        this.#partial = [];
-        this.#emit(joined, 0, joined.length);
-      } else {
-        this.#emit(chunk, start, newline);
-      }
-      start = newline + 1;
-      newline = chunk.indexOf(NEWLINE, start);
-    }
-    if (start < chunk.length) this.#partial.push(chunk.subarray(start));
-  }
-
-  /** Whether bytes of an unfinished line are left. */
-  rest(): boolean {
-    return this.#partial.some((part) => part.length > 0);
-  }
-
-  #emit(bytes: Buffer, start: number, end: number): void {
-    // kube-apiserver ends each event with "\n"; a blank line (or a lone "\r") carries nothing.
-    if (end > start && bytes[end - 1] === 13) end--;
-    if (end > start) this.#onLine(bytes.toString('utf8', start, end));
-  }
+function timeoutError(ms: number): Error {
+  const err = new Error(`received nothing for ${ms} ms`);
+  err.name = 'TimeoutError';
+  return err;
 }

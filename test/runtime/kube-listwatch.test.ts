@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { kubeListWatch, resourcePath } from '../../src/runtime/kube-listwatch.ts';
+import { kubeListWatch, listWatchVia, resourcePath } from '../../src/runtime/kube-listwatch.ts';
 import { type ListWatch, ResourceExpiredError, type WatchEvent } from '../../src/runtime/listwatch.ts';
 
 const RESOURCE = { group: 'casdoor.org', version: 'v1alpha1', plural: 'casdoorusers' };
@@ -135,6 +135,29 @@ test('a watch refused with an HTTP error ends with an error that is not Resource
   } finally {
     server.close();
   }
+});
+
+test('a watch refused with 410 Gone ends with ResourceExpiredError, so the informer relists', async () => {
+  const { kc, server } = await apiServer((_req, _url, res) => json(res, 410, { kind: 'Status', code: 410, message: 'too old resource version' }));
+  try {
+    const { err } = await watchOnce(kubeListWatch(kc, RESOURCE), '1');
+    assert.instance(err, ResourceExpiredError);
+  } finally {
+    server.close();
+  }
+});
+
+test('a watch its transport closed for being idle ends normally, so the informer resumes it', async () => {
+  const idle = Object.assign(new Error('received nothing for 30000 ms'), { name: 'TimeoutError' });
+  const transport = {
+    watch: async (_path: string, _query: Record<string, unknown>, _callback: unknown, done: (err: unknown) => void) => {
+      setImmediate(() => done(idle));
+      return new AbortController();
+    },
+  };
+  const lists = { listClusterCustomObject: async () => ({}), listNamespacedCustomObject: async () => ({}) };
+  const { err } = await watchOnce(listWatchVia(lists as never, transport, RESOURCE), '1');
+  assert.is(err, undefined);
 });
 
 test.run();

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SharedConnectionsKubeConfig } from '../../src/runtime/kube-config.ts';
-import { KubeWatch, LineReader, WatchRefusedError } from '../../src/runtime/kube-watch.ts';
+import { KubeWatch, WatchRefusedError } from '../../src/runtime/kube-watch.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -32,33 +32,27 @@ function stop(server: Server): void {
   server.close();
 }
 
-/** Runs one watch: its events as `type name` and how it ended. */
-function watchOnce(watch: KubeWatch, query: Record<string, unknown> = {}): Promise<{ events: string[]; err: unknown }> {
+/**
+ * Runs one watch: its events as `type name` and how it ended. It resolves a while after the first `done`, so
+ * that a second call (aborting a finished body makes undici emit an error on it too) would be counted.
+ */
+function watchOnce(watch: KubeWatch, query: Record<string, unknown> = {}): Promise<{ events: string[]; err: unknown; doneCalls: number }> {
   return new Promise((resolve) => {
     const events: string[] = [];
+    let doneCalls = 0;
+    let first: unknown;
     void watch.watch('/apis/casdoor.org/v1alpha1/casdoorusers', query, (type, object) => {
       events.push(`${type} ${(object as { metadata?: { name?: string } }).metadata?.name}`);
-    }, (err) => resolve({ events, err }));
+    }, (err) => {
+      if (doneCalls++ === 0) {
+        first = err;
+        setTimeout(() => resolve({ events, err: first, doneCalls }), 50);
+      }
+    });
   });
 }
 
 const line = (type: string, name: string): string => `${JSON.stringify({ type, object: { metadata: { name } } })}\n`;
-
-test('LineReader gives each line once, whatever the chunks, a character split over two chunks included', () => {
-  const text = `${line('ADDED', '张三')}${line('MODIFIED', 'b')}\r\n\n${line('DELETED', 'ü')}`;
-  const bytes = Buffer.from(text);
-  const expected = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l !== '');
-  for (let size = 1; size <= bytes.length; size++) {
-    const lines: string[] = [];
-    const reader = new LineReader((l) => lines.push(l));
-    for (let at = 0; at < bytes.length; at += size) reader.push(bytes.subarray(at, at + size));
-    assert.equal(lines, expected, `chunks of ${size} bytes`);
-    assert.is(reader.rest(), false);
-  }
-  const reader = new LineReader(() => {});
-  reader.push(Buffer.from('{"type":'));
-  assert.is(reader.rest(), true, 'an unfinished line is left over');
-});
 
 test('a watch sends the credentials and watch=true, delivers events in order, and ends with nothing when the server closes', async () => {
   const { kc, server, requests } = await apiServer((_req, res) => {
@@ -68,9 +62,10 @@ test('a watch sends the credentials and watch=true, delivers events in order, an
     setTimeout(() => res.end(line('MODIFIED', 'a').slice(10) + line('DELETED', 'a')), 20);
   });
   try {
-    const { events, err } = await watchOnce(new KubeWatch(kc), { resourceVersion: '7', labelSelector: undefined });
+    const { events, err, doneCalls } = await watchOnce(new KubeWatch(kc), { resourceVersion: '7', labelSelector: undefined });
     assert.equal(events, ['ADDED a', 'MODIFIED a', 'DELETED a']);
     assert.is(err, null);
+    assert.is(doneCalls, 1);
     const url = new URL(requests[0]?.url ?? '', 'http://x');
     assert.is(url.searchParams.get('watch'), 'true');
     assert.is(url.searchParams.get('resourceVersion'), '7');
@@ -90,8 +85,9 @@ test('a line that is not JSON ends the watch with an error that names neither th
     res.write(line('ADDED', 'c'));
   });
   try {
-    const { events, err } = await watchOnce(new KubeWatch(kc));
+    const { events, err, doneCalls } = await watchOnce(new KubeWatch(kc));
     assert.equal(events, ['ADDED a'], 'nothing after the bad line is delivered');
+    assert.is(doneCalls, 1);
     assert.instance(err, Error);
     assert.match((err as Error).message, /not JSON/);
     assert.not.match((err as Error).message, /token-of-the-test/);
@@ -100,30 +96,42 @@ test('a line that is not JSON ends the watch with an error that names neither th
   }
 });
 
-test('a stream that ends inside an event is an error, not a normal close', async () => {
-  const { kc, server } = await apiServer((_req, res) => {
+test('a stream cut inside an event is an error, not a normal close; a last event without its newline is delivered', async () => {
+  const cut = await apiServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(line('ADDED', 'a') + line('ADDED', 'b').slice(0, 12));
   });
   try {
-    const { events, err } = await watchOnce(new KubeWatch(kc));
+    const { events, err } = await watchOnce(new KubeWatch(cut.kc));
     assert.equal(events, ['ADDED a']);
     assert.instance(err, Error);
-    assert.match((err as Error).message, /ended inside an event/);
+    assert.match((err as Error).message, /not JSON/);
   } finally {
-    stop(server);
+    stop(cut.server);
+  }
+  const unterminated = await apiServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(line('ADDED', 'a') + line('ADDED', 'b').trimEnd());
+  });
+  try {
+    const { events, err } = await watchOnce(new KubeWatch(unterminated.kc));
+    assert.equal(events, ['ADDED a', 'ADDED b']);
+    assert.is(err, null);
+  } finally {
+    stop(unterminated.server);
   }
 });
 
 test('a refused watch ends with its HTTP status; a quiet one ends after the idle timeout with a TimeoutError', async () => {
   const refused = await apiServer((_req, res) => {
     res.writeHead(403, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', code: 403, message: 'forbidden: User "token-of-the-test"' }));
+    res.end(JSON.stringify({ kind: 'Status', code: 403, message: 'casdoorusers is forbidden: User "bench" cannot watch resource "casdoorusers"' }));
   });
   try {
     const { err } = await watchOnce(new KubeWatch(refused.kc));
     assert.instance(err, WatchRefusedError);
     assert.is((err as WatchRefusedError).statusCode, 403);
+    assert.match((err as Error).message, /HTTP 403 Forbidden: casdoorusers is forbidden: User "bench" cannot watch/, 'what RBAC said');
     assert.not.match((err as Error).message, /token-of-the-test/);
   } finally {
     stop(refused.server);
@@ -143,6 +151,29 @@ test('a refused watch ends with its HTTP status; a quiet one ends after the idle
   }
 });
 
+test('the idle timeout counts from the last chunk: a watch that keeps receiving stays open past it', async () => {
+  const { kc, server } = await apiServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    let sent = 0;
+    const next = (): void => {
+      if (++sent > 10) res.end();
+      else {
+        res.write(line('MODIFIED', `n${sent}`));
+        setTimeout(next, 30);
+      }
+    };
+    next();
+  });
+  try {
+    // 300 ms of events 30 ms apart, against an idle timeout of 300 ms.
+    const { events, err } = await watchOnce(new KubeWatch(kc, { idleTimeoutMs: 300 }));
+    assert.is(events.length, 10, 'every event');
+    assert.is(err, null, 'closed by the server, not by the timer');
+  } finally {
+    stop(server);
+  }
+});
+
 test('aborting a watch closes its connection', async () => {
   let closed!: () => void;
   const connectionClosed = new Promise<void>((resolve) => {
@@ -158,6 +189,7 @@ test('aborting a watch closes its connection', async () => {
     const controller = await new KubeWatch(kc).watch('/x', {}, () => {}, () => done++);
     controller.abort();
     await connectionClosed;
+    await new Promise((resolve) => setTimeout(resolve, 50));
     assert.is(done, 1, 'done is called once');
   } finally {
     stop(server);
