@@ -217,11 +217,19 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     const launch = (): OperatorProcess => startOperator(kube.kubeconfig, ns, ['--log-level=info', `--webhook-bind-address=127.0.0.1:${webhookPort}`], runtime);
     operator = launch();
     await waitControllersStarted(operator);
-    const profiler = options.cpuProfile === undefined ? undefined : await operatorCpuProfile(operator);
-    const initial = await measureInitialSync(kube, ns, sim, operator, cpu, log);
-    if (profiler && options.cpuProfile !== undefined) {
-      await writeFile(options.cpuProfile, JSON.stringify(await profiler.stop()));
-      log(`initial sync: the operator's CPU profile is in ${options.cpuProfile}`);
+    const profileFile = options.cpuProfile;
+    const profiler = profileFile === undefined ? undefined : await operatorCpuProfile(operator);
+    let initial: InitialSync;
+    try {
+      initial = await measureInitialSync(kube, ns, sim, operator, cpu, log);
+    } catch (error) {
+      // The inspector session is closed either way: an operator with one open would not exit on SIGTERM.
+      await profiler?.stop().catch(() => undefined);
+      throw error;
+    }
+    if (profiler && profileFile !== undefined) {
+      await writeFile(profileFile, JSON.stringify(await profiler.stop()));
+      log(`initial sync: the operator's CPU profile is in ${profileFile}`);
     }
     const initialSyncSeconds = initial.seconds;
 
@@ -326,6 +334,9 @@ async function measureFloor(floorKube: Kube, floorDir: string, sim: Simulator, l
   const desired = desiredState(floorOwner, organization);
   const plan = planSync({ desired: desired.users.values(), stored: new Map(), policy: 'Keep', maxRemovals: 0 });
   const groupPlan = planSync({ desired: desired.groups.values(), stored: new Map(), policy: 'Keep', maxRemovals: 0 });
+  if (groupPlan.create.length !== organization.departments.length) {
+    throw new Error(`floor: ${groupPlan.create.length} groups planned for ${organization.departments.length} departments; the sync writes one each`);
+  }
   // The initial sync's writes are watched by the garbage collector too, so the floor's must be: the
   // collector finds a new CRD by periodic discovery, and until then it costs the API server nothing.
   await floorKube.waitForGarbageCollector(floorNs, plan.create[0]!, log);

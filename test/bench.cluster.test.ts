@@ -33,7 +33,8 @@ test('bench: 300 members, no latency: every field, no write on a resync, one wri
     assert.ok(typeof value === 'number' && Number.isFinite(value) && value >= 0, `${field} is ${String(value)}`);
   }
   assert.ok(result.floorSeconds > 0 && result.initialSyncSeconds > 0 && result.peakRssMB > 0);
-  assert.ok(result.floorUsersSeconds > 0 && result.floorUsersSeconds < result.floorSeconds, 'the floor writes the groups too, as the sync does');
+  // The floor writes a group per department before the users (it checks that itself); both times are rounded.
+  assert.ok(result.floorUsersSeconds > 0 && result.floorUsersSeconds <= result.floorSeconds, 'the users are a part of the floor');
   assert.ok(result.initialFetchSeconds < result.initialSyncSeconds, 'the fetch is a part of the initial sync');
 });
 
