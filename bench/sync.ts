@@ -3,7 +3,9 @@
  * [--memory-limit Q] [--entry dist|src] [--cpu-profile FILE]`):
  * on control planes of its own (in temp dirs) and the WeCom simulator,
  * 1. floor: our own client creates the CasdoorGroups and the N CasdoorUsers the sync will, with the operator's write concurrency;
- * 2. initial sync, on a fresh control plane: from creating the WeComSyncer to Ready with N users;
+ * 2. initial sync, on a fresh control plane: from creating the WeComSyncer to Ready with N users; then the floor
+ *    again on a third one, so that the ratio is taken against the floor on both sides of the sync (A-B-A): a
+ *    machine whose speed drifts steadily moves both floors' mean as much as the sync;
  * 3. resync with nothing changed: time and writes (read from kube-apiserver's /metrics); then the operator's
  *    V8 heap after a full GC, read through its inspector (heapAfterGcMB; its growth between two sizes is docs/performance.md's bytes per member);
  * 4. one member changed: writes; then spec.callback turned on and a member deleted, which WeCom's event tells
@@ -45,7 +47,7 @@ import { SharedConnectionsKubeConfig } from '../src/runtime/kube-config.ts';
 import { KubeObjectWriter } from '../src/syncer/object-writer.ts';
 import { type Plan, planSync } from '../src/syncer/plan.ts';
 import { WeComClient } from '../src/wecom/client.ts';
-import { DEFAULT_FETCH_CONCURRENCY, fetchOrganization } from '../src/wecom/fetch.ts';
+import { DEFAULT_FETCH_CONCURRENCY, fetchOrganization, type Organization } from '../src/wecom/fetch.ts';
 import { COMPONENTS, down, freePort, readPid, up } from '../hack/control-plane/cluster.ts';
 import { createMemoryCgroup, type MemoryCgroup, quantityBytes } from '../test/support/memory-cgroup.ts';
 import { startOperator, type OperatorProcess } from '../test/support/operator.ts';
@@ -99,11 +101,18 @@ function deployedRuntime(): { nodeOptions: string; env: Record<string, string>; 
 export interface SyncBenchmarkResult extends CasdoorBenchmarkResult, RestartResult {
   users: number;
   departments: number;
-  /** The floor: the groups and users the initial sync creates, written by our bare client (step 1). */
+  /**
+   * The floor: the groups and users the initial sync creates, written by our bare client; the mean of the
+   * floor before the initial sync and the one after it (step 1 and 2).
+   */
   floorSeconds: number;
-  /** The floor's users alone: what the floor was until the seventh session, for comparison with its runs. */
+  /** The floor before the initial sync and the floor after it: their ratio is the machine's drift over the sync. */
+  floorBeforeSeconds: number;
+  floorAfterSeconds: number;
+  /** The floors' users alone (their mean): what the floor was until the seventh session, for comparison with its runs. */
   floorUsersSeconds: number;
   initialSyncSeconds: number;
+  /** initialSyncSeconds / floorSeconds. */
   initialVsFloor: number;
   /** The initial sync's WeCom fetch (start to plan); the groups, then members new to the cache, are written meanwhile. */
   initialFetchSeconds: number;
@@ -153,7 +162,10 @@ async function compileAsImage(): Promise<string> {
   return join(ROOT, 'dist', 'main.js');
 }
 
-/** Runs the floor on a control plane of its own and the syncs on a fresh one (temp dirs, stopped and removed). */
+/**
+ * Runs the floor on a control plane of its own, the syncs on a fresh one and the floor again on a third
+ * (temp dirs, each stopped and removed).
+ */
 export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<SyncBenchmarkResult> {
   const users = options.users;
   const departments = options.departments ?? Math.max(1, Math.round(users / 20));
@@ -162,8 +174,9 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
   const deployed = deployedRuntime();
   const nodeOptions = options.nodeOptions ?? deployed.nodeOptions;
   const memoryLimit = options.memoryLimit ?? deployed.memoryLimit;
-  const floorDir = await mkdtemp(join(tmpdir(), 'wecom-syncer-bench-floor-'));
   const dir = await mkdtemp(join(tmpdir(), 'wecom-syncer-bench-'));
+  /** Every control plane's dir, to stop and remove should the run end early. */
+  const planeDirs = [dir];
   let sim: Simulator | undefined;
   let operator: OperatorProcess | undefined;
   let cgroup: MemoryCgroup | undefined;
@@ -173,29 +186,26 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     await operator?.kill();
     await cgroup?.remove().catch(() => {});
     await sim?.close();
-    for (const planeDir of [floorDir, dir]) {
-      await down(planeDir);
-      await rm(planeDir, { recursive: true, force: true });
-    }
+    for (const planeDir of planeDirs) await removeControlPlane(planeDir);
   })());
   const stopOnSignal = cleanUpOnSignal(cleanUp);
   try {
-    const floorKube = await startControlPlane(floorDir, log);
-
     sim = await startSimulator({
       generate: { members: users, departments, depth: 4, multiDepartmentShare: 0.15, seed: 42 },
       faults: { latencyMs },
     });
     const expectedUsers = sim.org.members.length;
 
-    // 1. Floor: the operator's own writer and write concurrency, creating every user in a namespace no operator watches.
-    const floor = await measureFloor(floorKube, floorDir, sim, latencyMs, log);
-    // The initial sync starts from the same empty store as the floor did. On the floor's control plane it
-    // would pay for the floor's N objects: a larger etcd and watch cache (at 50,000 members kube-apiserver
-    // used 31% more CPU per create in the sync than in the floor, etcd 29%), or, were they deleted first,
-    // minutes of deletion and garbage collection.
-    await down(floorDir);
-    await rm(floorDir, { recursive: true, force: true });
+    // 1. Floor: the operator's own writer and write concurrency, creating every user in a namespace no operator
+    // watches, on a control plane of its own. The initial sync starts from the same empty store as the floor
+    // did. On the floor's control plane it would pay for the floor's N objects: a larger etcd and watch cache
+    // (at 50,000 members kube-apiserver used 31% more CPU per create in the sync than in the floor, etcd 29%),
+    // or, were they deleted first, minutes of deletion and garbage collection.
+    // The organization both floors write is fetched once (at no latency), before step 5's counters start.
+    sim.faults.latencyMs = 0;
+    const organization = await fetchOrganization(new WeComClient({ apiURL: sim.url, corpId: sim.corpId, secret: sim.corpSecret }), { concurrency: 16 });
+    sim.faults.latencyMs = latencyMs;
+    const floor = await floorOnItsOwnPlane(sim, organization, planeDirs, undefined, log);
 
     // 2. Initial sync, by the operator as a child process watching one namespace.
     const kube = await startControlPlane(dir, log);
@@ -204,7 +214,7 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     await kube.createSecret(ns, sim.corpSecret, sim.url);
     await kube.waitForGarbageCollector(ns, floor.plan.create[0]!, log);
     const cpu = new CpuMeter(dir);
-    log(`control plane ${await cpu.waitControlPlaneIdle()}`);
+    log(`control plane ${await cpu.waitIdle()}`);
     sim.resetCounters();
     if (memoryLimit !== '') cgroup = await operatorCgroup(memoryLimit, log);
     const env = Object.entries(deployed.env).map(([name, value]) => `${name}=${value}`).join(' ');
@@ -232,6 +242,11 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
       log(`initial sync: the operator's CPU profile is in ${profileFile}`);
     }
     const initialSyncSeconds = initial.seconds;
+
+    // 2b. The floor again, right after the sync, with the sync's control plane and operator idle beside it.
+    const floorAfter = await floorOnItsOwnPlane(sim, organization, planeDirs, { controlPlaneDir: dir, operatorPid: operator.pid }, log);
+    const floorSeconds = round((floor.seconds + floorAfter.seconds) / 2, 2);
+    log(`floor: ${floor.seconds} s before the initial sync, ${floorAfter.seconds} s after it (the machine ${floorAfter.seconds > floor.seconds ? 'slower' : 'faster'} by ${Math.abs(round((floorAfter.seconds / floor.seconds - 1) * 100, 1))}%); initial / their mean ${round(initialSyncSeconds / floorSeconds, 2)}`);
 
     // 3. Resync with nothing changed, then the heap that N members leave the operator holding.
     const resync = await whileRunning(operator, requestSync(kube, ns));
@@ -273,13 +288,15 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     return {
       users: expectedUsers,
       departments: sim.org.departments.length,
-      floorSeconds: floor.seconds,
-      floorUsersSeconds: floor.usersSeconds,
+      floorSeconds,
+      floorBeforeSeconds: floor.seconds,
+      floorAfterSeconds: floorAfter.seconds,
+      floorUsersSeconds: round((floor.usersSeconds + floorAfter.usersSeconds) / 2, 2),
       initialSyncSeconds,
-      initialVsFloor: round(initialSyncSeconds / floor.seconds, 2),
+      initialVsFloor: round(initialSyncSeconds / floorSeconds, 2),
       initialFetchSeconds: initial.fetchSeconds,
       initialCreatedWhileFetching: initial.createdWhileFetching,
-      initialWritesVsFloor: round(initial.writeSeconds / floor.seconds, 2),
+      initialWritesVsFloor: round(initial.writeSeconds / floorSeconds, 2),
       resyncSeconds: resync.seconds,
       resyncWrites: resync.writes,
       heapAfterGcMB: megabytes(heapAfterGc),
@@ -317,20 +334,50 @@ function cleanUpOnSignal(cleanUp: () => Promise<void>): { dispose(): void } {
   return { dispose: () => handlers.forEach(([signal, handler]) => process.off(signal, handler)) };
 }
 
+/** A control plane's processes to wait for beside the floor's own: the sync's, idle, between the floors. */
+interface Neighbours {
+  controlPlaneDir: string;
+  operatorPid: number | undefined;
+}
+
 /**
- * Step 1: our own client creates every object the initial sync must create, the groups and then the users as
- * the sync does, in a namespace no operator watches, with the operator's writer and write concurrency.
- * Returns the time it took, the users' part of it, and the users' plan, whose objects later steps reuse.
+ * Steps 1 and 2b: the floor on a control plane of its own, started in a new temp dir (pushed to `planeDirs`
+ * so that an early end removes it), then stopped and removed: its objects are gone without a deletion to pay
+ * for. It waits for `neighbours` to be idle as well as for its own control plane.
  */
-async function measureFloor(floorKube: Kube, floorDir: string, sim: Simulator, latencyMs: number, log: (line: string) => void): Promise<{ seconds: number; usersSeconds: number; plan: Plan }> {
+async function floorOnItsOwnPlane(sim: Simulator, organization: Organization, planeDirs: string[], neighbours: Neighbours | undefined, log: (line: string) => void): Promise<Floor> {
+  const floorDir = await mkdtemp(join(tmpdir(), 'wecom-syncer-bench-floor-'));
+  planeDirs.push(floorDir);
+  const floorKube = await startControlPlane(floorDir, log);
+  const floor = await measureFloor(floorKube, floorDir, sim, organization, neighbours, log);
+  await removeControlPlane(floorDir);
+  planeDirs.splice(planeDirs.indexOf(floorDir), 1);
+  return floor;
+}
+
+async function removeControlPlane(planeDir: string): Promise<void> {
+  await down(planeDir);
+  await rm(planeDir, { recursive: true, force: true });
+}
+
+/** A floor's time, the users' part of it, and the users' plan, whose objects later steps reuse. */
+interface Floor {
+  seconds: number;
+  usersSeconds: number;
+  plan: Plan;
+}
+
+/**
+ * Our own client creates every object the initial sync must create, the groups and then the users as the
+ * sync does, in a namespace no operator watches, with the operator's writer and write concurrency.
+ */
+async function measureFloor(floorKube: Kube, floorDir: string, sim: Simulator, organization: Organization, neighbours: Neighbours | undefined, log: (line: string) => void): Promise<Floor> {
   const expectedUsers = sim.org.members.length;
   const floorNs = 'bench-floor';
   await floorKube.core.createNamespace({ body: { metadata: { name: floorNs } } });
   await floorKube.createSecret(floorNs, sim.corpSecret, sim.url);
   const floorOwner = await floorKube.createSyncer(floorNs, sim, { suspend: true });
-  sim.faults.latencyMs = 0;
-  const organization = await fetchOrganization(new WeComClient({ apiURL: sim.url, corpId: sim.corpId, secret: sim.corpSecret }), { concurrency: 16 });
-  sim.faults.latencyMs = latencyMs;
+  // Owned by this control plane's WeComSyncer: objects owned by another's would be collected as orphans.
   const desired = desiredState(floorOwner, organization);
   const plan = planSync({ desired: desired.users.values(), stored: new Map(), policy: 'Keep', maxRemovals: 0 });
   const groupPlan = planSync({ desired: desired.groups.values(), stored: new Map(), policy: 'Keep', maxRemovals: 0 });
@@ -341,7 +388,11 @@ async function measureFloor(floorKube: Kube, floorDir: string, sim: Simulator, l
   // collector finds a new CRD by periodic discovery, and until then it costs the API server nothing.
   await floorKube.waitForGarbageCollector(floorNs, plan.create[0]!, log);
   const floorCpu = new CpuMeter(floorDir);
-  log(`control plane ${await floorCpu.waitControlPlaneIdle()}`);
+  if (neighbours) {
+    for (const component of COMPONENTS) floorCpu.add(`sync's ${component}`, readPid(neighbours.controlPlaneDir, component));
+    floorCpu.add('operator', neighbours.operatorPid);
+  }
+  log(`control plane ${await floorCpu.waitIdle()}`);
   const writesBefore = await floorKube.casdoorUserWrites();
   const cpuBefore = floorCpu.read();
   const writer = new KubeObjectWriter(floorKube.kc);
@@ -638,20 +689,20 @@ class CpuMeter {
   }
 
   /**
-   * Waits (at most two minutes) until etcd, kube-apiserver and kube-controller-manager together use under a
-   * tenth of a core over a second; tells how long it waited and what each used in the last second.
+   * Waits (at most two minutes) until every process measured but the benchmark's own (the control plane's,
+   * and any added) together uses under a tenth of a core over a second; tells how long it waited and what
+   * each used in the last second.
    */
-  async waitControlPlaneIdle(): Promise<string> {
+  async waitIdle(): Promise<string> {
     const started = performance.now();
     let last = '';
     let idle = false;
     while (!idle && performance.now() - started < 120_000) {
       const before = this.read();
       await sleep(1000);
-      const after = this.read();
-      const used = COMPONENTS.map((name) => (after.get(name) ?? 0) - (before.get(name) ?? 0));
-      last = COMPONENTS.map((name, i) => `${name} ${used[i]!.toFixed(2)}`).join(', ');
-      idle = used.reduce((sum, value) => sum + value, 0) < 0.1;
+      const used = [...this.read()].filter(([name]) => name !== 'benchmark').map(([name, total]) => [name, total - (before.get(name) ?? 0)] as const);
+      last = used.map(([name, value]) => `${name} ${value.toFixed(2)}`).join(', ');
+      idle = used.reduce((sum, [, value]) => sum + value, 0) < 0.1;
     }
     return `${idle ? 'idle' : 'still busy'} after ${seconds(started)} s; last second: ${last}`;
   }

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { runSyncBenchmark, syncPhases } from '../bench/sync.ts';
 
 const FIELDS = [
-  'users', 'departments', 'floorSeconds', 'floorUsersSeconds', 'initialSyncSeconds', 'initialVsFloor', 'initialFetchSeconds', 'initialCreatedWhileFetching', 'initialWritesVsFloor', 'resyncSeconds', 'resyncWrites',
+  'users', 'departments', 'floorSeconds', 'floorBeforeSeconds', 'floorAfterSeconds', 'floorUsersSeconds', 'initialSyncSeconds', 'initialVsFloor', 'initialFetchSeconds', 'initialCreatedWhileFetching', 'initialWritesVsFloor', 'resyncSeconds', 'resyncWrites',
   'oneChangeWrites', 'tokenRequests', 'wecomCalls', 'serialFetchSeconds', 'parallelFetchSeconds', 'fetchSpeedup', 'peakRssMB',
   'casdoorFloorSeconds', 'casdoorPushSeconds', 'casdoorResyncWrites', 'casdoorOneChangeWrites', 'casdoorOneChangeSeconds',
   'heapAfterGcMB', 'restartReadySeconds', 'restartWrites', 'restartPeakRssMB', 'restartHeapAfterGcMB', 'eventToUserSeconds',
@@ -35,6 +35,10 @@ test('bench: 300 members, no latency: every field, no write on a resync, one wri
   assert.ok(result.floorSeconds > 0 && result.initialSyncSeconds > 0 && result.peakRssMB > 0);
   // The floor writes a group per department before the users (it checks that itself); both times are rounded.
   assert.ok(result.floorUsersSeconds > 0 && result.floorUsersSeconds <= result.floorSeconds, 'the users are a part of the floor');
+  // Two floors, one on each side of the initial sync; the ratio is taken against their mean (each is rounded).
+  assert.ok(result.floorBeforeSeconds > 0 && result.floorAfterSeconds > 0);
+  assert.ok(Math.abs(result.floorSeconds - (result.floorBeforeSeconds + result.floorAfterSeconds) / 2) <= 0.01, 'the floor is the mean of the two');
+  assert.ok(Math.abs(result.initialVsFloor - result.initialSyncSeconds / result.floorSeconds) <= 0.01, 'the ratio is against that mean');
   assert.ok(result.initialFetchSeconds < result.initialSyncSeconds, 'the fetch is a part of the initial sync');
 });
 
