@@ -1,7 +1,7 @@
 // The live heap of another Node process, read through its inspector (started
 // with --inspect) over the Chrome DevTools Protocol: what the process holds
 // once garbage is gone, whatever its heap limit lets it leave lying around.
-// And its CPU profile over a step, by the same way.
+// And its CPU or allocation profile over a step, by the same way.
 
 /** The inspector's WebSocket URL, as Node prints it on stderr: `Debugger listening on ws://…`; undefined until it has. */
 export function inspectorUrl(output: string): string | undefined {
@@ -21,15 +21,23 @@ export async function heapAfterFullGc(url: string): Promise<number> {
   }
 }
 
+/** What {@link startProfile} records: V8's CPU profile, or its sampling heap profile of every allocation. */
+export type ProfileKind = 'cpu' | 'allocations';
+
 /**
- * Starts V8's CPU profiler in the process whose inspector is at `url`; `stop` ends it and returns the profile
- * (the `.cpuprofile` format that Chrome's DevTools and `node --cpu-prof` write).
+ * Starts a profiler in the process whose inspector is at `url`; `stop` ends it and returns the profile, in
+ * the format Chrome's DevTools open: `.cpuprofile` for `cpu`, as `node --cpu-prof` writes it; `.heapprofile`
+ * for `allocations`, sampled every 32 KB allocated, objects the collector has freed since included, so that
+ * it shows who allocates (and so who makes the collector work), not only who holds.
  */
-export async function startCpuProfile(url: string): Promise<{ stop(): Promise<unknown> }> {
+export async function startProfile(url: string, kind: ProfileKind): Promise<{ stop(): Promise<unknown> }> {
   const session = await connect(url);
+  const [domain, start, stop] = kind === 'cpu'
+    ? ['Profiler', { method: 'Profiler.start' }, 'Profiler.stop']
+    : ['HeapProfiler', { method: 'HeapProfiler.startSampling', params: { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } }, 'HeapProfiler.stopSampling'];
   try {
-    await session.call('Profiler.enable');
-    await session.call('Profiler.start');
+    await session.call(`${domain}.enable`);
+    await session.call(start.method, start.params);
   } catch (error) {
     session.close();
     throw error;
@@ -37,7 +45,7 @@ export async function startCpuProfile(url: string): Promise<{ stop(): Promise<un
   return {
     async stop() {
       try {
-        const { profile } = (await session.call('Profiler.stop')) as { profile: unknown };
+        const { profile } = (await session.call(stop)) as { profile: unknown };
         return profile;
       } finally {
         session.close();
@@ -48,7 +56,7 @@ export async function startCpuProfile(url: string): Promise<{ stop(): Promise<un
 
 /** A DevTools Protocol session: calls by method name, each answered by the message of the same id. */
 interface Session {
-  call(method: string): Promise<unknown>;
+  call(method: string, params?: Record<string, unknown>): Promise<unknown>;
   close(): void;
 }
 
@@ -73,10 +81,10 @@ async function connect(url: string): Promise<Session> {
   });
   let lastId = 0;
   return {
-    call(method) {
+    call(method, params) {
       const id = ++lastId;
       const answer = new Promise<unknown>((resolve, reject) => pending.set(id, { resolve, reject }));
-      socket.send(JSON.stringify({ id, method }));
+      socket.send(JSON.stringify({ id, method, ...(params && { params }) }));
       return answer;
     },
     close: () => socket.close(),

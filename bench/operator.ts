@@ -3,7 +3,7 @@
 // answer that cannot come, and its heap read through the inspector.
 import type { OperatorExit, OperatorProcess } from '../test/support/operator.ts';
 import { waitFor } from '../test/support/wait.ts';
-import { heapAfterFullGc, inspectorUrl, startCpuProfile } from './heap.ts';
+import { heapAfterFullGc, inspectorUrl, type ProfileKind, startProfile } from './heap.ts';
 
 /** Lines of the operator's log an error about its exit carries: enough for a V8 heap report or the last few reconciles. */
 const LAST_LINES = 30;
@@ -41,11 +41,11 @@ export async function operatorHeapAfterGc(operator: OperatorProcess): Promise<nu
   return whileRunning(operator, heapAfterFullGc(url));
 }
 
-/** Starts the operator's CPU profiler (it must run {@link withInspector}); `stop` returns the profile. */
-export async function operatorCpuProfile(operator: OperatorProcess): Promise<{ stop(): Promise<unknown> }> {
+/** Starts a profiler in the operator (it must run {@link withInspector}); `stop` returns the profile. */
+export async function operatorProfile(operator: OperatorProcess, kind: ProfileKind): Promise<{ stop(): Promise<unknown> }> {
   const url = inspectorUrl(operator.log());
   if (url === undefined) throw new Error('the operator printed no inspector URL: was it started withInspector()?');
-  return whileRunning(operator, startCpuProfile(url));
+  return whileRunning(operator, startProfile(url, kind));
 }
 
 function describeExit(exit: OperatorExit): string {

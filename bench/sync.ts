@@ -1,6 +1,6 @@
 /**
  * The scale benchmark (`npm run bench -- [--users N] [--departments D] [--latency-ms L] [--node-options O]
- * [--memory-limit Q] [--entry dist|src] [--cpu-profile FILE]`):
+ * [--memory-limit Q] [--entry dist|src] [--cpu-profile FILE | --allocation-profile FILE]`):
  * on control planes of its own (in temp dirs) and the WeCom simulator,
  * 1. floor: our own client creates the CasdoorGroups and the N CasdoorUsers the sync will, with the operator's write concurrency;
  * 2. initial sync, on a fresh control plane: from creating the WeComSyncer to Ready with N users; then the floor
@@ -56,7 +56,8 @@ import { waitFor } from '../test/support/wait.ts';
 import { type CasdoorBenchmarkResult, measureCasdoor } from './casdoor.ts';
 import { measureEvent } from './events.ts';
 import { compareFetch } from './fetch-compare.ts';
-import { operatorCpuProfile, operatorHeapAfterGc, waitControllersStarted, whileRunning, withInspector } from './operator.ts';
+import type { ProfileKind } from './heap.ts';
+import { operatorHeapAfterGc, operatorProfile, waitControllersStarted, whileRunning, withInspector } from './operator.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -76,8 +77,11 @@ export interface SyncBenchmarkOptions {
    * default), or `src`, the TypeScript sources through Node's type stripping, as `make test` runs them.
    */
   entry?: 'dist' | 'src';
-  /** Writes the operator's CPU profile of the initial sync to this file (`.cpuprofile`); the profiler slows the sync. */
-  cpuProfile?: string;
+  /**
+   * Writes a profile of the operator over the initial sync to `file`: its CPU profile (`.cpuprofile`) or
+   * its allocations (`.heapprofile`). Either profiler slows the sync.
+   */
+  profile?: { kind: ProfileKind; file: string };
   /** Told of each step as it goes. */
   log?: (line: string) => void;
 }
@@ -227,8 +231,8 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
     const launch = (): OperatorProcess => startOperator(kube.kubeconfig, ns, ['--log-level=info', `--webhook-bind-address=127.0.0.1:${webhookPort}`], runtime);
     operator = launch();
     await waitControllersStarted(operator);
-    const profileFile = options.cpuProfile;
-    const profiler = profileFile === undefined ? undefined : await operatorCpuProfile(operator);
+    const profile = options.profile;
+    const profiler = profile && await operatorProfile(operator, profile.kind);
     let initial: InitialSync;
     try {
       initial = await measureInitialSync(kube, ns, sim, operator, cpu, log);
@@ -237,9 +241,9 @@ export async function runSyncBenchmark(options: SyncBenchmarkOptions): Promise<S
       await profiler?.stop().catch(() => undefined);
       throw error;
     }
-    if (profiler && profileFile !== undefined) {
-      await writeFile(profileFile, JSON.stringify(await profiler.stop()));
-      log(`initial sync: the operator's CPU profile is in ${profileFile}`);
+    if (profiler && profile) {
+      await writeFile(profile.file, JSON.stringify(await profiler.stop()));
+      log(`initial sync: the operator's ${profile.kind} profile is in ${profile.file}`);
     }
     const initialSyncSeconds = initial.seconds;
 
@@ -754,10 +758,14 @@ if (import.meta.main) {
       'memory-limit': { type: 'string' },
       entry: { type: 'string', default: 'dist' },
       'cpu-profile': { type: 'string' },
+      'allocation-profile': { type: 'string' },
     },
   });
   if (values.entry !== 'dist' && values.entry !== 'src') throw new Error(`--entry must be dist or src, not "${values.entry}"`);
   const departments = positive('departments', values.departments);
+  if (values['cpu-profile'] !== undefined && values['allocation-profile'] !== undefined) throw new Error('--cpu-profile and --allocation-profile: one profiler at a time');
+  const profile = values['cpu-profile'] !== undefined ? { kind: 'cpu' as const, file: values['cpu-profile'] }
+    : values['allocation-profile'] !== undefined ? { kind: 'allocations' as const, file: values['allocation-profile'] } : undefined;
   const result = await runSyncBenchmark({
     users: positive('users', values.users) ?? 10_000,
     ...(departments !== undefined && { departments }),
@@ -765,7 +773,7 @@ if (import.meta.main) {
     ...(values['node-options'] !== undefined && { nodeOptions: values['node-options'] }),
     ...(values['memory-limit'] !== undefined && { memoryLimit: values['memory-limit'] }),
     entry: values.entry,
-    ...(values['cpu-profile'] !== undefined && { cpuProfile: values['cpu-profile'] }),
+    ...(profile && { profile }),
     log: (line) => process.stdout.write(`${line}\n`),
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
